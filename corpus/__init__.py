@@ -1,0 +1,1 @@
+"""Corpus assembly: merge + dedup + fingerprint, and the validation gate."""

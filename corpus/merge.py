@@ -1,0 +1,85 @@
+"""Merge staging files into one corpus: dedup by fingerprint, per-field source precedence.
+
+Two rules with one fingerprint (library, severity, native type, normalised
+predicate) are one constraint found by two paths. The merged rule takes:
+
+| field                         | from                                  |
+|-------------------------------|---------------------------------------|
+| id, predicate, kwargs, source | the first producer in PRODUCER_ORDER  |
+| message_template, observed    | dynamic, when it found the rule       |
+| references                    | the union                             |
+| cross_validated_by            | every other producer that found it    |
+
+python -m corpus.merge --out merged.yaml staging/a.yaml staging/b.yaml ...
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from miners import cli
+from miners.errors import SchemaError
+from miners.schema.rule import CorpusFile, Rule, load_corpus
+
+# Static analysis reads the predicate itself; lifts read declared metadata;
+# dynamic probing infers from observations. Earlier wins for structure.
+PRODUCER_ORDER = ("static", "lift:pydantic", "lift:msgspec", "lift:dataclass", "dynamic")
+
+
+def _merge_group(group: Sequence[Rule]) -> Rule:
+    ordered = sorted(group, key=lambda r: (PRODUCER_ORDER.index(r.added_by), r.id, r.source.path, r.source.line))
+    base = ordered[0]
+    dynamic = next((r for r in ordered if r.added_by == "dynamic"), None)
+    others = {r.added_by for r in ordered[1:]} | {p for r in ordered for p in r.cross_validated_by}
+    others.discard(base.added_by)
+    return base.with_changes(
+        message_template=dynamic.message_template if dynamic else base.message_template,
+        observed_messages=tuple(sorted(set(dynamic.observed_messages))) if dynamic else base.observed_messages,
+        references=tuple(sorted({ref for r in ordered for ref in r.references})),
+        cross_validated_by=tuple(p for p in PRODUCER_ORDER if p in others),
+    )
+
+
+def merge(files: Sequence[tuple[str, CorpusFile]]) -> CorpusFile:
+    if not files:
+        raise SchemaError("(no staging files)", "merge needs at least one staging file")
+    first_path, first = files[0]
+    for path, staged in files[1:]:
+        if (staged.library, staged.library_version) != (first.library, first.library_version):
+            raise SchemaError(
+                path,
+                f"is for {staged.library} {staged.library_version} but {first_path} is for "
+                f"{first.library} {first.library_version}; rebuild both against one version",
+            )
+    groups: dict[str, list[Rule]] = {}
+    for _, staged in files:
+        for rule in staged.rules:
+            groups.setdefault(rule.fingerprint(first.library), []).append(rule)
+    merged = [_merge_group(groups[key]) for key in sorted(groups)]
+    owners: dict[str, Rule] = {}
+    for rule in merged:
+        if rule.id in owners:
+            raise SchemaError(
+                first_path,
+                f"two different rules share this id (sources {owners[rule.id].source.method}:"
+                f"{owners[rule.id].source.line} and {rule.source.method}:{rule.source.line}); "
+                "the producer must give them distinct ids",
+                rule_id=rule.id,
+            )
+        owners[rule.id] = rule
+    return CorpusFile(library=first.library, library_version=first.library_version, rules=tuple(merged))
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="corpus.merge", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", required=True)
+    parser.add_argument("staging", nargs="+")
+    args = parser.parse_args(argv)
+    merged = merge([(path, load_corpus(path)) for path in args.staging])
+    merged.write(args.out)
+    return cli.EXIT_OK
+
+
+if __name__ == "__main__":
+    cli.run(main)

@@ -1,0 +1,1 @@
+"""Miners: extract config-validation rules ("invariants") from ML libraries."""

@@ -1,0 +1,111 @@
+"""Rule ids: `<library>.<NativeType>.<field>_<slug>`, readable and derived from the predicate.
+
+The id names the field a rule is about (the first field its message names, or
+else the innermost condition's) and the test on it, e.g.
+`transformers.GenerationConfig.max_new_tokens_le_0`. Ids stay the same while
+the rule's predicate does, whatever line the check moves to.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from miners.schema.predicate import AllOf, AnyOf, Atom, Predicate, Ref
+from miners.schema.template import static_pieces
+
+_OP_WORDS = {
+    "==": "eq",
+    "!=": "ne",
+    "<": "lt",
+    "<=": "le",
+    ">": "gt",
+    ">=": "ge",
+    "in": "in",
+    "not_in": "not_in",
+    "divisible_by": "divisible_by",
+    "not_divisible_by": "not_divisible_by",
+    "type_is": "type_is",
+    "type_is_not": "type_is_not",
+    "present": "present",
+    "absent": "absent",
+}
+
+
+def _atoms(predicate: Predicate) -> list[Atom]:
+    if isinstance(predicate, Atom):
+        return [predicate]
+    return [atom for term in predicate.terms for atom in _atoms(term)]
+
+
+def _word(value: Any) -> str:
+    if isinstance(value, Ref):
+        return value.field
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value).replace("-", "minus_").replace(".", "_")
+    if isinstance(value, list):
+        return "allowed" if len(value) > 1 else _word(value[0]) if value else "empty"
+    return re.sub(r"[^A-Za-z0-9]+", "_", str(value).rsplit(".", 1)[-1]).strip("_").lower() or "value"
+
+
+def atom_slug(atom: Atom) -> str:
+    op = _OP_WORDS[atom.op]
+    if atom.op in ("present", "absent"):
+        return op
+    return f"{op}_{_word(atom.value)}"
+
+
+def primary_field(predicate: Predicate, message_template: str = "") -> str:
+    """The field a rule is about: the first predicate field the message names in backticks, else the innermost."""
+    atoms = _atoms(predicate)
+    fields = [a.field for a in atoms]
+    text = "".join(static_pieces(message_template))
+    for name in re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", text):
+        if name in fields:
+            return name
+    return fields[-1]
+
+
+def _main_slug(predicate: Predicate, field: str) -> tuple[str, list[Atom]]:
+    """The slug of the innermost test on `field`, and the atoms it does not cover."""
+    terms = list(predicate.terms) if isinstance(predicate, AllOf) else [predicate]
+    atoms = _atoms(predicate)
+    for term in reversed(terms):
+        covered = _atoms(term)
+        if not any(a.field == field for a in covered):
+            continue
+        if isinstance(term, Atom):
+            slug = atom_slug(term)
+        elif all(a.field == field for a in covered):
+            joiner = "_or_" if isinstance(term, AnyOf) else "_and_"
+            slug = joiner.join(atom_slug(a) for a in covered)
+        else:
+            term = [a for a in covered if a.field == field][-1]
+            covered = [term]
+            slug = atom_slug(term)
+        return slug, [a for a in atoms if a not in covered]
+    raise ValueError(f"{field} is not in the predicate")
+
+
+def rule_id(library: str, native_type: str, predicate: Predicate, message_template: str, taken: Iterable[str]) -> str:
+    """A readable id, made unique against `taken` by naming more of the predicate."""
+    class_name = native_type.rsplit(".", 1)[-1]
+    field = primary_field(predicate, message_template)
+    slug, rest = _main_slug(predicate, field)
+    taken = set(taken)
+    candidate = f"{library}.{class_name}.{field}_{slug}"
+    for atom in rest:
+        if candidate not in taken:
+            break
+        candidate += f"__{atom.field}_{atom_slug(atom)}"
+    suffix = 2
+    unique = candidate
+    while unique in taken:
+        unique = f"{candidate}_{suffix}"
+        suffix += 1
+    return unique

@@ -1,0 +1,90 @@
+"""Replaying a config against the live library, capturing everything it says.
+
+Construct the native type with the given kwargs, make the SSOT's replay calls
+on it (e.g. `validate(strict=True)`), and record the exception (if any), the
+warnings and the log records at WARNING or above. The gate and the dynamic
+prober both see the library through this one function.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from miners.ssot import NativeType
+
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
+
+
+def stable_text(text: str) -> str:
+    """Message text without memory addresses, so reports are byte-stable."""
+    return _ADDRESS.sub("0x…", text)
+
+
+@dataclass
+class Outcome:
+    exception: BaseException | None = None
+    warnings: list[str] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+    instance: Any = None
+
+    @property
+    def exception_message(self) -> str:
+        return "" if self.exception is None else stable_text(str(self.exception))
+
+    def exception_is(self, type_name: str | None) -> bool:
+        if self.exception is None:
+            return False
+        if type_name is None:
+            return True
+        names = set()
+        for cls in type(self.exception).__mro__:
+            names.add(cls.__name__)
+            names.add(f"{cls.__module__}.{cls.__qualname__}")
+        return type_name in names
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, sink: list[str]) -> None:
+        super().__init__(level=logging.WARNING)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink.append(record.getMessage())
+
+
+@contextmanager
+def _capturing(outcome: Outcome, logger_names: tuple[str, ...]) -> Iterator[None]:
+    handler = _ListHandler(outcome.logs)
+    # The root logger sees every propagating record; a library root logger that
+    # does not propagate (transformers') needs the handler itself.
+    loggers = [logging.getLogger()]
+    loggers += [logging.getLogger(name) for name in logger_names if not logging.getLogger(name).propagate]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+        outcome.warnings.extend(str(w.message) for w in caught)
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+
+
+def replay(cls: type, native: NativeType, kwargs: Mapping[str, Any], *, library: str) -> Outcome:
+    outcome = Outcome()
+    with _capturing(outcome, (library,)):
+        try:
+            instance = cls(**kwargs)
+            for call in native.replay:
+                getattr(instance, call.method)(**call.kwargs)
+            outcome.instance = instance
+        except Exception as err:  # noqa: BLE001 - every exception is an observation
+            outcome.exception = err
+    return outcome

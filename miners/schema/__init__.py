@@ -1,0 +1,1 @@
+"""The rule schema: typed rules and corpus files, canonical YAML, and the predicate evaluator."""

@@ -1,0 +1,318 @@
+"""Predicates: the condition under which a library objects to a config.
+
+A predicate is an atom, or `all` / `any` of predicates. An atom compares one
+field with a value from a closed operator vocabulary. A string value starting
+with `@` names another field (`@num_beams`); a literal string that starts with
+`@` is written with the `@` doubled (`@@text`).
+
+In YAML:
+
+    all:
+      - {field: num_return_sequences, op: ">", value: 1}
+      - any:
+          - {field: num_beams, op: "==", value: null}
+          - {field: num_beams, op: "==", value: 1}
+
+A rule fires when its predicate is true. Fields are looked up in the config
+first, then in the class defaults when given; a field found in neither is
+unknown, and every atom on an unknown field is false except `absent`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Union
+
+COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+MEMBERSHIP = ("in", "not_in")
+DIVISIBILITY = ("divisible_by", "not_divisible_by")
+TYPE_TESTS = ("type_is", "type_is_not")
+PRESENCE = ("present", "absent")
+OPERATORS = COMPARISONS + MEMBERSHIP + DIVISIBILITY + TYPE_TESTS + PRESENCE
+
+# The operator that is true exactly when the given one is false (on known values).
+NEGATION = {
+    "==": "!=",
+    "!=": "==",
+    "<": ">=",
+    ">=": "<",
+    ">": "<=",
+    "<=": ">",
+    "in": "not_in",
+    "not_in": "in",
+    "divisible_by": "not_divisible_by",
+    "not_divisible_by": "divisible_by",
+    "type_is": "type_is_not",
+    "type_is_not": "type_is",
+    "present": "absent",
+    "absent": "present",
+}
+
+# The operator with its operands swapped: `a < @b` is `b > @a`.
+MIRROR = {"==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
+
+REF_PREFIX = "@"
+
+
+class PredicateError(ValueError):
+    """A predicate is malformed; the message names the problem."""
+
+
+class _Missing:
+    """A field neither in the config nor in the defaults."""
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING = _Missing()
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference to another field of the same config."""
+
+    field: str
+
+
+@dataclass(frozen=True)
+class Atom:
+    field: str
+    op: str
+    value: Any = None
+
+    def fields(self) -> Iterator[str]:
+        yield self.field
+        if isinstance(self.value, Ref):
+            yield self.value.field
+
+
+@dataclass(frozen=True)
+class AllOf:
+    terms: tuple[Predicate, ...]
+
+    def fields(self) -> Iterator[str]:
+        for term in self.terms:
+            yield from term.fields()
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    terms: tuple[Predicate, ...]
+
+    def fields(self) -> Iterator[str]:
+        for term in self.terms:
+            yield from term.fields()
+
+
+Predicate = Union[Atom, AllOf, AnyOf]
+
+
+def fields_of(predicate: Predicate) -> list[str]:
+    """The fields a predicate reads, in first-use order, without repeats."""
+    return list(dict.fromkeys(predicate.fields()))
+
+
+# --- (de)serialisation -------------------------------------------------------
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(REF_PREFIX):
+        if value.startswith(REF_PREFIX * 2):
+            return value[1:]
+        if len(value) == 1:
+            raise PredicateError("a field reference '@' names no field")
+        return Ref(value[1:])
+    return value
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, Ref):
+        return REF_PREFIX + value.field
+    if isinstance(value, str) and value.startswith(REF_PREFIX):
+        return REF_PREFIX + value
+    return value
+
+
+def _is_plain_data(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, str)):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_is_plain_data(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain_data(v) for k, v in value.items())
+    return False
+
+
+def from_data(data: Any) -> Predicate:
+    """Builds a predicate from its YAML form; raises PredicateError naming the problem."""
+    if not isinstance(data, Mapping):
+        raise PredicateError(f"a predicate must be a mapping, got {type(data).__name__}: {data!r}")
+    keys = set(data)
+    for combinator, cls in (("all", AllOf), ("any", AnyOf)):
+        if combinator in keys:
+            if keys != {combinator}:
+                raise PredicateError(f"'{combinator}' takes no sibling keys, got {sorted(keys)}")
+            terms = data[combinator]
+            if not isinstance(terms, list) or not terms:
+                raise PredicateError(f"'{combinator}' needs a non-empty list of predicates")
+            return cls(tuple(from_data(term) for term in terms))
+    if "op" not in keys or "field" not in keys:
+        raise PredicateError(f"an atom needs 'field' and 'op', got keys {sorted(keys)}")
+    unknown = keys - {"field", "op", "value"}
+    if unknown:
+        raise PredicateError(f"unknown atom keys {sorted(unknown)}")
+    op, field = data["op"], data["field"]
+    if op not in OPERATORS:
+        raise PredicateError(f"unknown operator {op!r}; known operators: {', '.join(OPERATORS)}")
+    if not isinstance(field, str) or not field.isidentifier():
+        raise PredicateError(f"'field' must be an identifier, got {field!r}")
+    if op in PRESENCE:
+        if "value" in keys:
+            raise PredicateError(f"operator {op!r} takes no value")
+        return Atom(field, op)
+    if "value" not in keys:
+        raise PredicateError(f"operator {op!r} needs a value")
+    raw = data["value"]
+    if not _is_plain_data(raw):
+        raise PredicateError(f"value {raw!r} is not plain YAML data")
+    value = _decode_value(raw)
+    if op in MEMBERSHIP:
+        if not isinstance(value, list):
+            raise PredicateError(f"operator {op!r} needs a list value, got {raw!r}")
+    elif op in TYPE_TESTS:
+        names = value if isinstance(value, list) else [value]
+        if not names or not all(isinstance(n, str) and n for n in names):
+            raise PredicateError(f"operator {op!r} needs a type name or a list of them, got {raw!r}")
+    elif op in DIVISIBILITY:
+        if not isinstance(value, Ref) and (isinstance(value, bool) or not isinstance(value, (int, float)) or value == 0):
+            raise PredicateError(f"operator {op!r} needs a non-zero number or a field reference, got {raw!r}")
+    return Atom(field, op, value)
+
+
+def to_data(predicate: Predicate) -> dict[str, Any]:
+    if isinstance(predicate, Atom):
+        data: dict[str, Any] = {"field": predicate.field, "op": predicate.op}
+        if predicate.op not in PRESENCE:
+            data["value"] = _encode_value(predicate.value)
+        return data
+    key = "all" if isinstance(predicate, AllOf) else "any"
+    return {key: [to_data(term) for term in predicate.terms]}
+
+
+def normalised(predicate: Predicate) -> str:
+    """A canonical text of the predicate: `all`/`any` terms sorted, one-term groups flattened."""
+
+    def norm(p: Predicate) -> Any:
+        if isinstance(p, Atom):
+            return to_data(p)
+        terms = sorted((norm(t) for t in p.terms), key=lambda t: json.dumps(t, sort_keys=True))
+        if len(terms) == 1:
+            return terms[0]
+        return {"all" if isinstance(p, AllOf) else "any": terms}
+
+    return json.dumps(norm(predicate), sort_keys=True, separators=(",", ":"))
+
+
+# --- evaluation ---------------------------------------------------------------
+
+
+def _type_names(value: Any) -> set[str]:
+    names = set()
+    for cls in type(value).__mro__:
+        names.add(cls.__name__)
+        names.add(f"{cls.__module__}.{cls.__qualname__}")
+    return names
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _compare(op: str, left: Any, right: Any) -> bool:
+    try:
+        if op == "==":
+            return bool(left == right)
+        if op == "!=":
+            return bool(left != right)
+        if op == "<":
+            return bool(left < right)
+        if op == "<=":
+            return bool(left <= right)
+        if op == ">":
+            return bool(left > right)
+        return bool(left >= right)
+    except TypeError:
+        # An ordering between unorderable values (None < 0) cannot hold.
+        return False
+
+
+def _contains(container: list[Any], item: Any) -> bool:
+    try:
+        return item in container
+    except TypeError:
+        return False
+
+
+def _evaluate_atom(atom: Atom, lookup: Any) -> bool:
+    if atom.op == "present":
+        return lookup.is_set(atom.field)
+    if atom.op == "absent":
+        return not lookup.is_set(atom.field)
+    value = lookup(atom.field)
+    if value is MISSING:
+        return False
+    operand = atom.value
+    if isinstance(operand, Ref):
+        operand = lookup(operand.field)
+        if operand is MISSING:
+            return False
+    op = atom.op
+    if op in COMPARISONS:
+        return _compare(op, value, operand)
+    if op in MEMBERSHIP:
+        if not isinstance(operand, (list, tuple, set, frozenset)):
+            return False
+        inside = _contains(list(operand), value)
+        return inside if op == "in" else not inside
+    if op in DIVISIBILITY:
+        if not (_is_number(value) and _is_number(operand)) or operand == 0:
+            return False
+        divisible = value % operand == 0
+        return divisible if op == "divisible_by" else not divisible
+    names = operand if isinstance(operand, list) else [operand]
+    matches = bool(_type_names(value) & set(names))
+    return matches if op == "type_is" else not matches
+
+
+class _Lookup:
+    def __init__(self, values: Mapping[str, Any], defaults: Mapping[str, Any]) -> None:
+        self._values = values
+        self._defaults = defaults
+
+    def __call__(self, field: str) -> Any:
+        if field in self._values:
+            return self._values[field]
+        return self._defaults.get(field, MISSING)
+
+    def is_set(self, field: str) -> bool:
+        return field in self._values
+
+
+def evaluate(predicate: Predicate, values: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> bool:
+    """True when the predicate holds for a config with these values (over these defaults)."""
+    lookup = _Lookup(values, defaults or {})
+
+    def run(p: Predicate) -> bool:
+        if isinstance(p, Atom):
+            return _evaluate_atom(p, lookup)
+        if isinstance(p, AllOf):
+            return all(run(t) for t in p.terms)
+        return any(run(t) for t in p.terms)
+
+    return run(predicate)

@@ -1,0 +1,158 @@
+"""The predicate vocabulary: every operator's semantics, combinators, references, malformed input."""
+
+from __future__ import annotations
+
+import pytest
+
+from miners.schema.predicate import (
+    OPERATORS,
+    AllOf,
+    AnyOf,
+    Atom,
+    PredicateError,
+    Ref,
+    evaluate,
+    fields_of,
+    from_data,
+    normalised,
+    to_data,
+)
+
+
+def atom(field, op, value=None):
+    data = {"field": field, "op": op}
+    if op not in ("present", "absent"):
+        data["value"] = value
+    return from_data(data)
+
+
+@pytest.mark.parametrize(
+    ("op", "value", "config", "expected"),
+    [
+        ("==", 1, {"x": 1}, True),
+        ("==", 1, {"x": 2}, False),
+        ("==", None, {"x": None}, True),
+        ("!=", None, {"x": 0}, True),
+        ("!=", None, {"x": None}, False),
+        ("<", 0, {"x": -1}, True),
+        ("<", 0, {"x": 0}, False),
+        ("<=", 0, {"x": 0}, True),
+        (">", 1.5, {"x": 2}, True),
+        (">", 1.5, {"x": 1.5}, False),
+        (">=", 2, {"x": 2}, True),
+        ("in", ["a", "b"], {"x": "a"}, True),
+        ("in", ["a", "b"], {"x": "c"}, False),
+        ("not_in", ["a", None], {"x": "c"}, True),
+        ("not_in", ["a", None], {"x": None}, False),
+        ("divisible_by", 4, {"x": 8}, True),
+        ("divisible_by", 4, {"x": 6}, False),
+        ("not_divisible_by", 4, {"x": 6}, True),
+        ("not_divisible_by", 4, {"x": 8}, False),
+        ("type_is", "int", {"x": 3}, True),
+        ("type_is", "int", {"x": "3"}, False),
+        ("type_is", ["float", "str"], {"x": "3"}, True),
+        ("type_is_not", "float", {"x": 3}, True),
+        ("type_is_not", "NoneType", {"x": None}, False),
+        ("present", None, {"x": None}, True),
+        ("present", None, {}, False),
+        ("absent", None, {}, True),
+        ("absent", None, {"x": 1}, False),
+    ],
+)
+def test_operator_semantics(op, value, config, expected):
+    assert evaluate(atom("x", op, value), config) is expected
+
+
+def test_every_operator_is_covered():
+    # The parametrised table above exercises each operator; keep them in step.
+    covered = {"==", "!=", "<", "<=", ">", ">=", "in", "not_in", "divisible_by", "not_divisible_by"}
+    covered |= {"type_is", "type_is_not", "present", "absent"}
+    assert covered == set(OPERATORS)
+
+
+def test_bool_is_an_int_like_isinstance():
+    # type_is follows isinstance, as the libraries' own checks do.
+    assert evaluate(atom("x", "type_is", "int"), {"x": True})
+
+
+def test_unorderable_comparison_is_false_not_an_error():
+    assert evaluate(atom("x", "<", 0), {"x": None}) is False
+    assert evaluate(atom("x", ">", 0), {"x": "a"}) is False
+
+
+def test_unknown_fields_make_atoms_false_except_absent():
+    for op, value in (("==", None), ("!=", 1), ("<", 1), ("in", [1]), ("not_in", [1]), ("type_is_not", "int")):
+        assert evaluate(atom("x", op, value), {}) is False
+    assert evaluate(atom("x", "absent"), {}) is True
+
+
+def test_defaults_fill_unset_fields_but_do_not_make_them_present():
+    rule = atom("x", "==", None)
+    assert evaluate(rule, {}, defaults={"x": None}) is True
+    assert evaluate(atom("x", "present"), {}, defaults={"x": None}) is False
+
+
+def test_field_references():
+    rule = atom("a", ">", "@b")
+    assert rule == Atom("a", ">", Ref("b"))
+    assert evaluate(rule, {"a": 3, "b": 2})
+    assert not evaluate(rule, {"a": 2, "b": 2})
+    assert not evaluate(rule, {"a": 3})  # the referenced field is unknown
+    assert evaluate(atom("a", "not_divisible_by", "@b"), {"a": 5, "b": 2})
+    assert fields_of(rule) == ["a", "b"]
+
+
+def test_doubled_at_is_a_literal_string():
+    rule = atom("a", "==", "@@home")
+    assert rule.value == "@home"
+    assert to_data(rule)["value"] == "@@home"
+    assert evaluate(rule, {"a": "@home"})
+
+
+def test_all_and_any():
+    data = {
+        "all": [
+            {"field": "n", "op": ">", "value": 1},
+            {"any": [{"field": "b", "op": "==", "value": None}, {"field": "b", "op": "==", "value": 1}]},
+        ]
+    }
+    rule = from_data(data)
+    assert isinstance(rule, AllOf) and isinstance(rule.terms[1], AnyOf)
+    assert evaluate(rule, {"n": 2, "b": None})
+    assert evaluate(rule, {"n": 2, "b": 1})
+    assert not evaluate(rule, {"n": 2, "b": 4})
+    assert not evaluate(rule, {"n": 1, "b": 1})
+    assert to_data(rule) == data
+
+
+def test_normalised_ignores_term_order():
+    a = {"field": "a", "op": "==", "value": 1}
+    b = {"field": "b", "op": "<", "value": 2}
+    assert normalised(from_data({"all": [a, b]})) == normalised(from_data({"all": [b, a]}))
+    assert normalised(from_data({"all": [a]})) == normalised(from_data(a))
+    assert normalised(from_data({"all": [a, b]})) != normalised(from_data({"any": [a, b]}))
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ({"field": "x", "op": "≈", "value": 1}, "unknown operator '≈'"),
+        ({"field": "x", "op": "between", "value": [1, 2]}, "unknown operator 'between'"),
+        ({"field": "x", "op": "=="}, "needs a value"),
+        ({"field": "x", "op": "present", "value": 1}, "takes no value"),
+        ({"field": "x", "op": "in", "value": 3}, "needs a list value"),
+        ({"field": "x", "op": "divisible_by", "value": 0}, "non-zero number"),
+        ({"field": "x", "op": "type_is", "value": 3}, "type name"),
+        ({"field": "1x", "op": "==", "value": 1}, "identifier"),
+        ({"op": "==", "value": 1}, "needs 'field' and 'op'"),
+        ({"field": "x", "op": "==", "value": 1, "note": "hi"}, "unknown atom keys"),
+        ({"all": []}, "non-empty list"),
+        ({"all": [{"field": "x", "op": "absent"}], "any": []}, "no sibling keys"),
+        (["x", "==", 1], "must be a mapping"),
+        ({"field": "x", "op": "==", "value": "@"}, "names no field"),
+        ({"field": "x", "op": "==", "value": float("nan")}, "not plain YAML data"),
+    ],
+)
+def test_malformed_predicates_are_rejected_with_the_problem(data, problem):
+    with pytest.raises(PredicateError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+        from_data(data)

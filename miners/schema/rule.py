@@ -1,0 +1,298 @@
+"""Typed models of a rule and of a corpus file, with strict loading.
+
+Every file the pipeline passes between steps (staging, merged, validated,
+quarantine) is a `CorpusFile`. Loading rejects anything malformed with a
+`SchemaError` that names the file, the rule id and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from miners.errors import SchemaError
+from miners.schema import canonical_yaml
+from miners.schema import predicate as pred
+
+SCHEMA_VERSION = 1
+
+SEVERITIES = ("error", "warn", "dormant")
+EMISSIONS = ("raise", "warnings.warn", "logger", "minor_issues", "normalise")
+PRODUCERS = ("static", "dynamic", "lift:pydantic", "lift:msgspec", "lift:dataclass")
+
+_ID = re.compile(r"^[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z0-9_]+$")
+_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the rule comes from: a path relative to the library's install root."""
+
+    path: str
+    method: str
+    line: int
+
+    def to_data(self) -> dict[str, Any]:
+        return {"line": self.line, "method": self.method, "path": self.path}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    native_type: str
+    severity: str
+    predicate: pred.Predicate
+    kwargs_positive: Mapping[str, Any]
+    kwargs_negative: Mapping[str, Any]
+    message_template: str
+    emission: str
+    source: Source
+    added_by: str
+    exception_type: str | None = None
+    cross_validated_by: tuple[str, ...] = ()
+    observed_messages: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+
+    def fingerprint(self, library: str) -> str:
+        """Two rules with one fingerprint are one constraint found by two paths."""
+        return "|".join((library, self.severity, self.native_type, pred.normalised(self.predicate)))
+
+    def with_changes(self, **changes: Any) -> Rule:
+        return replace(self, **changes)
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "added_by": self.added_by,
+            "emission": self.emission,
+            "id": self.id,
+            "kwargs_negative": dict(self.kwargs_negative),
+            "kwargs_positive": dict(self.kwargs_positive),
+            "message_template": self.message_template,
+            "native_type": self.native_type,
+            "predicate": pred.to_data(self.predicate),
+            "severity": self.severity,
+            "source": self.source.to_data(),
+        }
+        if self.exception_type:
+            data["exception_type"] = self.exception_type
+        for name in ("cross_validated_by", "observed_messages", "references"):
+            values = getattr(self, name)
+            if values:
+                data[name] = list(values)
+        return data
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A condition the static miner saw but could not translate; logged, never guessed."""
+
+    source: Source
+    condition: str
+    reason: str
+
+    def to_data(self) -> dict[str, Any]:
+        return {"condition": self.condition, "reason": self.reason, "source": self.source.to_data()}
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    rule: Rule
+    reasons: tuple[str, ...]
+
+    def to_data(self) -> dict[str, Any]:
+        return {"reasons": list(self.reasons), "rule": self.rule.to_data()}
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    library: str
+    library_version: str
+    rules: tuple[Rule, ...] = ()
+    dropped: tuple[Dropped, ...] = ()
+    quarantined: tuple[Quarantined, ...] = ()
+    schema_version: int = SCHEMA_VERSION
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "library": self.library,
+            "library_version": self.library_version,
+            "schema_version": self.schema_version,
+        }
+        # Sorted by id (then source) so the bytes do not depend on discovery order.
+        data["rules"] = [r.to_data() for r in sorted(self.rules, key=_rule_order)]
+        if self.dropped:
+            data["dropped"] = [
+                d.to_data()
+                for d in sorted(self.dropped, key=lambda d: (d.source.path, d.source.line, d.condition, d.reason))
+            ]
+        if self.quarantined:
+            data["quarantined"] = [q.to_data() for q in sorted(self.quarantined, key=lambda q: _rule_order(q.rule))]
+        return data
+
+    def write(self, path: str | os.PathLike[str]) -> None:
+        canonical_yaml.write(path, self.to_data())
+
+
+def _rule_order(rule: Rule) -> tuple[str, str, int]:
+    return (rule.id, rule.source.path, rule.source.line)
+
+
+# --- loading ------------------------------------------------------------------
+
+
+class _Reader:
+    """Reads one mapping, raising SchemaError with the file and rule id on any problem."""
+
+    def __init__(self, data: Any, path: str, rule_id: str | None, what: str) -> None:
+        if not isinstance(data, Mapping):
+            raise SchemaError(path, f"{what} must be a mapping, got {type(data).__name__}", rule_id=rule_id)
+        self.data, self.path, self.rule_id, self.what = data, path, rule_id, what
+
+    def fail(self, problem: str) -> SchemaError:
+        return SchemaError(self.path, problem, rule_id=self.rule_id)
+
+    def known_keys(self, required: set[str], optional: set[str]) -> None:
+        keys = set(self.data)
+        missing = required - keys
+        if missing:
+            raise self.fail(f"{self.what} is missing {', '.join(sorted(missing))}")
+        unknown = keys - required - optional
+        if unknown:
+            raise self.fail(f"{self.what} has unknown keys {', '.join(sorted(unknown))}")
+
+    def string(self, key: str, *, allow_empty: bool = False) -> str:
+        value = self.data.get(key)
+        if not isinstance(value, str) or (not value and not allow_empty):
+            raise self.fail(f"'{key}' must be a non-empty string, got {value!r}")
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...]) -> str:
+        value = self.string(key)
+        if value not in choices:
+            raise self.fail(f"'{key}' must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def mapping(self, key: str) -> dict[str, Any]:
+        value = self.data.get(key)
+        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+            raise self.fail(f"'{key}' must be a mapping of field names to values, got {value!r}")
+        return dict(value)
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self.data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(f"'{key}' must be a list of strings, got {value!r}")
+        return tuple(value)
+
+    def items(self, key: str) -> list[Any]:
+        value = self.data.get(key, [])
+        if not isinstance(value, list):
+            raise self.fail(f"'{key}' must be a list, got {type(value).__name__}")
+        return value
+
+
+def _source_from(data: Any, path: str, rule_id: str | None) -> Source:
+    reader = _Reader(data, path, rule_id, "'source'")
+    reader.known_keys({"path", "method", "line"}, set())
+    line = reader.data["line"]
+    if isinstance(line, bool) or not isinstance(line, int) or line < 1:
+        raise reader.fail(f"'source.line' must be a positive integer, got {line!r}")
+    source_path = reader.string("path")
+    if os.path.isabs(source_path):
+        raise reader.fail(f"'source.path' must be relative to the library's install root, got {source_path!r}")
+    return Source(path=source_path, method=reader.string("method"), line=line)
+
+
+def rule_from_data(data: Any, path: str) -> Rule:
+    rule_id = data.get("id") if isinstance(data, Mapping) and isinstance(data.get("id"), str) else None
+    reader = _Reader(data, path, rule_id, "a rule")
+    reader.known_keys(
+        {
+            "id",
+            "native_type",
+            "severity",
+            "predicate",
+            "kwargs_positive",
+            "kwargs_negative",
+            "message_template",
+            "emission",
+            "source",
+            "added_by",
+        },
+        {"exception_type", "cross_validated_by", "observed_messages", "references"},
+    )
+    if not _ID.match(reader.string("id")):
+        raise reader.fail("'id' must look like <library>.<NativeType>.<field>_<slug>")
+    native_type = reader.string("native_type")
+    if not _DOTTED.match(native_type):
+        raise reader.fail(f"'native_type' must be an importable dotted path, got {native_type!r}")
+    emission = reader.choice("emission", EMISSIONS)
+    try:
+        predicate = pred.from_data(reader.data["predicate"])
+    except pred.PredicateError as err:
+        raise reader.fail(f"bad predicate: {err}") from None
+    exception_type = reader.data.get("exception_type")
+    if exception_type is not None and (not isinstance(exception_type, str) or not exception_type):
+        raise reader.fail(f"'exception_type' must be a class name, got {exception_type!r}")
+    added_by = reader.string("added_by")
+    producers = (added_by, *reader.strings("cross_validated_by"))
+    for producer in producers:
+        if producer not in PRODUCERS:
+            raise reader.fail(f"unknown producer {producer!r}; known: {', '.join(PRODUCERS)}")
+    return Rule(
+        id=reader.string("id"),
+        native_type=native_type,
+        severity=reader.choice("severity", SEVERITIES),
+        predicate=predicate,
+        kwargs_positive=reader.mapping("kwargs_positive"),
+        kwargs_negative=reader.mapping("kwargs_negative"),
+        message_template=reader.string("message_template", allow_empty=emission == "normalise"),
+        emission=emission,
+        source=_source_from(reader.data["source"], path, rule_id),
+        added_by=added_by,
+        exception_type=exception_type,
+        cross_validated_by=reader.strings("cross_validated_by"),
+        observed_messages=reader.strings("observed_messages"),
+        references=reader.strings("references"),
+    )
+
+
+def corpus_from_data(data: Any, path: str) -> CorpusFile:
+    reader = _Reader(data, path, None, "a corpus file")
+    reader.known_keys({"schema_version", "library", "library_version", "rules"}, {"dropped", "quarantined"})
+    if reader.data["schema_version"] != SCHEMA_VERSION:
+        raise reader.fail(
+            f"schema_version {reader.data['schema_version']!r} is not supported (this build reads {SCHEMA_VERSION})"
+        )
+    rules = tuple(rule_from_data(item, path) for item in reader.items("rules"))
+    seen: set[str] = set()
+    for rule in rules:
+        if rule.id in seen:
+            raise SchemaError(path, "duplicate rule id", rule_id=rule.id)
+        seen.add(rule.id)
+    dropped = []
+    for item in reader.items("dropped"):
+        entry = _Reader(item, path, None, "a dropped entry")
+        entry.known_keys({"source", "condition", "reason"}, set())
+        dropped.append(Dropped(_source_from(item["source"], path, None), entry.string("condition"), entry.string("reason")))
+    quarantined = []
+    for item in reader.items("quarantined"):
+        entry = _Reader(item, path, None, "a quarantined entry")
+        entry.known_keys({"rule", "reasons"}, set())
+        quarantined.append(Quarantined(rule_from_data(item["rule"], path), entry.strings("reasons")))
+    return CorpusFile(
+        library=reader.string("library"),
+        library_version=reader.string("library_version"),
+        rules=rules,
+        dropped=tuple(dropped),
+        quarantined=tuple(quarantined),
+    )
+
+
+def load_corpus(path: str | os.PathLike[str], *, display: str | None = None) -> CorpusFile:
+    """Loads and checks a corpus file; any problem is a SchemaError naming the file and rule."""
+    shown = display or str(path)
+    return corpus_from_data(canonical_yaml.read(path, display=shown), shown)

@@ -1,0 +1,173 @@
+"""The per-library single source of truth: version envelopes and landmarks.
+
+`miners/<library>/versions.yaml` says which library versions each miner role
+was written against (`miner_pins`) and which classes and methods the miners
+read (`native_types`). Every miner checks the installed version against its
+role's envelope before it reads anything, and fails loudly when the library
+has moved on — a silent empty result would look like "no rules found".
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
+
+from miners.errors import MinerLandmarkMissingError, MinerVersionMismatchError, SchemaError
+from miners.schema import canonical_yaml
+
+ROLES = ("static", "dynamic", "lift", "gate")
+
+
+@dataclass(frozen=True)
+class ReplayCall:
+    """A method the gate calls on a constructed instance (e.g. `validate(strict=True)`)."""
+
+    method: str
+    kwargs: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class NativeType:
+    """A config class the miners read, and how the gate replays a rule against it."""
+
+    name: str  # importable dotted path, e.g. transformers.GenerationConfig
+    module: str  # the module whose source defines the class
+    validators: tuple[str, ...]
+    replay: tuple[ReplayCall, ...]
+
+    @property
+    def class_name(self) -> str:
+        return self.name.rsplit(".", 1)[1]
+
+
+@dataclass(frozen=True)
+class LibrarySpec:
+    library: str
+    distribution: str
+    miner_pins: Mapping[str, str]
+    native_types: tuple[NativeType, ...]
+    path: str  # as shown in messages (workspace-relative)
+
+    def native_type(self, name: str) -> NativeType:
+        for native in self.native_types:
+            if native.name == name:
+                return native
+        raise KeyError(name)
+
+    def installed_version(self) -> str:
+        try:
+            return importlib.metadata.version(self.distribution)
+        except importlib.metadata.PackageNotFoundError:
+            raise MinerLandmarkMissingError(
+                library=self.library,
+                version="(not installed)",
+                expected=f"the distribution {self.distribution!r} to be installed",
+                found="no such distribution",
+                ssot=self.path,
+            ) from None
+
+    def check_installed_version(self, role: str) -> str:
+        """Returns the installed version, or raises MinerVersionMismatchError outside the envelope."""
+        installed = self.installed_version()
+        envelope = self.miner_pins[role]
+        if Version(installed) not in SpecifierSet(envelope):
+            raise MinerVersionMismatchError(
+                library=self.library, installed=installed, envelope=envelope, role=role, ssot=self.path
+            )
+        return installed
+
+    def import_class(self, native: NativeType, version: str) -> type:
+        """Imports the class of a native type; a missing module or class is a landmark error."""
+        module_name, _, attribute = native.name.rpartition(".")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as err:
+            raise MinerLandmarkMissingError(
+                library=self.library,
+                version=version,
+                expected=f"module {module_name}",
+                found=f"ImportError: {err}",
+                ssot=self.path,
+            ) from None
+        cls = getattr(module, attribute, None)
+        if not isinstance(cls, type):
+            raise MinerLandmarkMissingError(
+                library=self.library,
+                version=version,
+                expected=f"class {native.name}",
+                found=f"no class {attribute} in {module_name}",
+                ssot=self.path,
+            )
+        return cls
+
+
+def _fail(path: str, problem: str) -> SchemaError:
+    return SchemaError(path, problem)
+
+
+def _replay_calls(data: Any, path: str, name: str) -> tuple[ReplayCall, ...]:
+    if data is None:
+        return ()
+    if not isinstance(data, Mapping) or set(data) - {"calls"}:
+        raise _fail(path, f"native_types.{name}.replay must be a mapping with 'calls'")
+    calls = []
+    for call in data.get("calls") or []:
+        if not isinstance(call, Mapping) or not isinstance(call.get("method"), str) or set(call) - {"method", "kwargs"}:
+            raise _fail(path, f"native_types.{name}.replay.calls entries need 'method' (and optional 'kwargs')")
+        kwargs = call.get("kwargs") or {}
+        if not isinstance(kwargs, Mapping):
+            raise _fail(path, f"native_types.{name}.replay.calls.{call['method']}.kwargs must be a mapping")
+        calls.append(ReplayCall(call["method"], dict(kwargs)))
+    return tuple(calls)
+
+
+def load(path: str, *, display: str | None = None) -> LibrarySpec:
+    shown = display or path
+    data = canonical_yaml.read(path, display=shown)
+    if not isinstance(data, Mapping):
+        raise _fail(shown, "an SSOT file must be a mapping")
+    unknown = set(data) - {"library", "distribution", "miner_pins", "native_types"}
+    if unknown:
+        raise _fail(shown, f"unknown keys {', '.join(sorted(unknown))}")
+    for key in ("library", "distribution"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise _fail(shown, f"'{key}' must be a non-empty string")
+    pins = data.get("miner_pins")
+    if not isinstance(pins, Mapping) or not pins:
+        raise _fail(shown, "'miner_pins' must map miner roles to version specifiers")
+    for role, spec in pins.items():
+        if role not in ROLES:
+            raise _fail(shown, f"miner_pins: unknown role {role!r}; roles are {', '.join(ROLES)}")
+        try:
+            SpecifierSet(str(spec))
+        except InvalidSpecifier:
+            raise _fail(shown, f"miner_pins.{role}: {spec!r} is not a version specifier (e.g. '>=5.23,<5.24')") from None
+    natives_data = data.get("native_types")
+    if not isinstance(natives_data, Mapping) or not natives_data:
+        raise _fail(shown, "'native_types' must map class paths to their module and validators")
+    natives = []
+    for name in sorted(natives_data):
+        entry = natives_data[name]
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("module"), str):
+            raise _fail(shown, f"native_types.{name} needs a 'module'")
+        extra = set(entry) - {"module", "validators", "replay"}
+        if extra:
+            raise _fail(shown, f"native_types.{name} has unknown keys {', '.join(sorted(extra))}")
+        validators = entry.get("validators") or []
+        if not isinstance(validators, list) or not all(isinstance(v, str) for v in validators):
+            raise _fail(shown, f"native_types.{name}.validators must be a list of method names")
+        natives.append(NativeType(name, entry["module"], tuple(validators), _replay_calls(entry.get("replay"), shown, name)))
+    return LibrarySpec(
+        library=data["library"],
+        distribution=data["distribution"],
+        miner_pins={role: str(spec) for role, spec in pins.items()},
+        native_types=tuple(natives),
+        path=shown,
+    )
+

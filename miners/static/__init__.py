@@ -1,0 +1,1 @@
+"""The static miner: AST analysis of validator methods."""

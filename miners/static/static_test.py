@@ -1,0 +1,213 @@
+"""The static miner's parts on small validator shapes: translation, walking, messages, witnesses."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+import pytest
+
+from miners import witnesses
+from miners.naming import rule_id
+from miners.schema.predicate import AllOf, AnyOf, Atom, Ref, evaluate, from_data
+from miners.schema.template import matches
+from miners.static.conditions import Scope, Untranslatable, simplify, translate
+from miners.static.detectors import DEFAULT_DETECTORS
+from miners.static.messages import template_of
+from miners.static.walker import Walker
+
+
+class Special:
+    pass
+
+
+GLOBALS = {"MODES": ("fast", "slow"), "LIMIT": 8, "Special": Special}
+
+
+def cond(text: str, **locals_: str) -> object:
+    scope = Scope(dict(GLOBALS), locals={k: ast.parse(v, mode="eval").body for k, v in locals_.items()})
+    return simplify(translate(ast.parse(text, mode="eval").body, scope))
+
+
+def test_comparisons_and_mirrors():
+    assert cond("self.a <= 0") == Atom("a", "<=", 0)
+    assert cond("0 < self.a") == Atom("a", ">", 0)
+    assert cond("self.a > self.b") == Atom("a", ">", Ref("b"))
+    assert cond("self.a is None") == Atom("a", "==", None)
+    assert cond("self.a is not True") == Atom("a", "!=", True)
+
+
+def test_none_guards_are_dropped_when_implied():
+    assert cond("self.a is not None and self.a <= 0") == Atom("a", "<=", 0)
+    # a type test does not exclude None, so the guard stays
+    assert cond("self.a is not None and not isinstance(self.a, int)") == AllOf(
+        (Atom("a", "!=", None), Atom("a", "type_is_not", "int"))
+    )
+
+
+def test_chained_comparison_and_negation():
+    assert cond("not (0.0 < self.w < 1.0)") == AnyOf((Atom("w", "<=", 0.0), Atom("w", ">=", 1.0)))
+
+
+def test_membership_resolves_module_and_local_constants():
+    assert cond("self.mode not in MODES") == Atom("mode", "not_in", ["fast", "slow"])
+    assert cond("self.mode in allowed", allowed="MODES + ('auto',)") == Atom("mode", "in", ["fast", "slow", "auto"])
+    assert cond("self.mode not in {None, True, 'never'}") == Atom("mode", "not_in", [None, True, "never"])
+
+
+def test_equality_chains_fold_into_lists():
+    assert cond("self.n is None or self.n == 1") == Atom("n", "in", [None, 1])
+    assert cond("not (self.n is None or self.n == 1)") == Atom("n", "not_in", [None, 1])
+
+
+def test_divisibility_type_and_presence():
+    assert cond("self.a % self.b != 0") == Atom("a", "not_divisible_by", Ref("b"))
+    assert cond("self.a % 4 == 0") == Atom("a", "divisible_by", 4)
+    assert cond("isinstance(self.a, (int, float))") == Atom("a", "type_is", ["int", "float"])
+    assert cond("not isinstance(self.a, Special)") == Atom("a", "type_is_not", f"{__name__}.Special")
+    assert cond("hasattr(self, 'streamer')") == Atom("streamer", "present")
+
+
+def test_truthiness_is_exact_for_plain_values():
+    falsy = cond("not self.flag")
+    for value in (None, False, 0, 0.0, "", [], {}):
+        assert evaluate(falsy, {"flag": value}), value
+    for value in (True, 1, 0.5, "x", [0], {"k": 0}):
+        assert not evaluate(falsy, {"flag": value}), value
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("self._ready", "private state"),
+        ("len(self.a) > 3", "opaque"),
+        ("self.a.startswith('x')", "opaque"),
+        ("self.a > unknown_name", "not a known constant"),
+        ("self.a + 1 > 3", "not a constant"),
+    ],
+)
+def test_untranslatable_conditions_say_why(text, reason):
+    with pytest.raises(Untranslatable, match=reason):
+        cond(text)
+
+
+SOURCE = textwrap.dedent(
+    '''
+    def validate(self, strict=False):
+        if self.size <= 0:
+            raise ValueError(f"`size` must be positive, got {self.size}")
+        if self.mode not in MODES:
+            raise ValueError("`mode` must be one of " + str(MODES))
+        if self.beams is None or self.beams == 1:
+            if self.count > 1:
+                raise ValueError("greedy decoding returns one sequence, not {}".format(self.count))
+        elif self.count > self.beams:
+            raise ValueError(f"`count` ({self.count}) must be at most `beams` ({self.beams})")
+        names = ("streamer", "logits_processor")
+        for name in names:
+            if hasattr(self, name):
+                raise ValueError(f"`{name}` is an argument of generate(), not of the config")
+        if strict:
+            raise ValueError("strict mode found issues")
+        if self.window is None:
+            return
+        if self.window % self.chunk != 0:
+            raise ValueError(f"`window` must be divisible by `chunk`")
+    '''
+)
+
+
+def walk():
+    function = ast.parse(SOURCE).body[0]
+    return Walker(DEFAULT_DETECTORS).walk(function, Scope(dict(GLOBALS)))
+
+
+def test_walker_collects_path_conditions():
+    found = walk()
+    assert [f.finding.line for f in found] == [4, 6, 9, 11, 15, 15, 17, 21]
+    by_line = {}
+    for f in found:
+        by_line.setdefault(f.finding.line, []).append(f)
+    greedy = by_line[9][0]
+    assert [c.text for c in greedy.conditions] == ["self.beams is None or self.beams == 1", "self.count > 1"]
+    beams = by_line[11][0]
+    assert beams.conditions[0].text.startswith("not (")
+    # The earlier `if ...: raise` checks are siblings, not guards.
+    assert [c.text for c in by_line[6][0].conditions] == ["self.mode not in MODES"]
+    # `if self.window is None: return` guards what follows.
+    assert [c.text for c in by_line[21][0].conditions] == ["not (self.window is None)", "self.window % self.chunk != 0"]
+    assert by_line[17][0].conditions[0].problem.startswith("argument-gated")
+
+
+def test_loops_over_constants_are_unrolled_into_messages():
+    found = [f for f in walk() if f.finding.line == 15]
+    templates = [template_of(f.finding.message, f.scope) for f in found]
+    assert templates == [
+        "`streamer` is an argument of generate(), not of the config",
+        "`logits_processor` is an argument of generate(), not of the config",
+    ]
+    assert [f.conditions[0].predicate for f in found] == [Atom("streamer", "present"), Atom("logits_processor", "present")]
+
+
+def test_message_templates():
+    found = {f.finding.line: f for f in walk()}
+    assert template_of(found[4].finding.message, found[4].scope) == "`size` must be positive, got {}"
+    assert template_of(found[6].finding.message, found[6].scope) == "`mode` must be one of {}"
+    assert template_of(found[9].finding.message, found[9].scope) == "greedy decoding returns one sequence, not {}"
+    assert matches("`count` ({}) must be at most `beams` ({})", "`count` (5) must be at most `beams` (2)")
+    assert not matches("`count` ({}) must be at most `beams` ({})", "`beams` (2) must be at most `count` (5)")
+    with pytest.raises(Untranslatable, match="too little static text"):
+        template_of(ast.parse("f'{x}: {y}'", mode="eval").body, Scope({}))
+
+
+def test_literal_braces_survive():
+    template = template_of(ast.parse("'use {key: value} pairs'", mode="eval").body, Scope({}))
+    assert template == "use {{key: value}} pairs"
+    assert matches(template, "error: use {key: value} pairs here")
+
+
+@pytest.mark.parametrize(
+    "predicate",
+    [
+        {"field": "size", "op": "<=", "value": 0},
+        {"field": "w", "op": "<", "value": 0.5},
+        {"field": "mode", "op": "not_in", "value": ["fast", "slow"]},
+        {"field": "a", "op": "not_divisible_by", "value": "@b"},
+        {"field": "a", "op": "type_is_not", "value": "int"},
+        {"field": "s", "op": "present"},
+        {"all": [{"field": "count", "op": ">", "value": 1}, {"field": "beams", "op": "in", "value": [None, 1]}]},
+        {"all": [{"field": "count", "op": ">", "value": "@beams"}, {"field": "beams", "op": "not_in", "value": [None, 1]}]},
+        {"any": [{"field": "w", "op": "<=", "value": 0.0}, {"field": "w", "op": ">=", "value": 1.0}]},
+    ],
+)
+def test_witnesses_satisfy_and_refute_the_predicate(predicate):
+    rule = from_data(predicate)
+    found = witnesses.derive(rule)
+    assert found is not None
+    assert evaluate(rule, found.positive)
+    assert not evaluate(rule, found.negative)
+    changed = {k for k in found.positive.keys() | found.negative.keys() if found.positive.get(k, "?") != found.negative.get(k, "??")}
+    assert len(changed) == 1  # a minimal pair
+
+
+def test_witnesses_are_type_correct():
+    found = witnesses.derive(from_data({"field": "w", "op": "<", "value": 0.5}))
+    assert type(found.positive["w"]) is float and type(found.negative["w"]) is float
+    found = witnesses.derive(from_data({"field": "n", "op": ">", "value": 3}))
+    assert type(found.positive["n"]) is int and type(found.negative["n"]) is int
+
+
+def test_contradictions_have_no_witness():
+    contradiction = from_data({"all": [{"field": "a", "op": ">", "value": 3}, {"field": "a", "op": "<", "value": 2}]})
+    assert witnesses.derive(contradiction) is None
+
+
+def test_rule_ids_name_the_field_and_test():
+    beams = from_data(
+        {"all": [{"field": "count", "op": ">", "value": 1}, {"field": "count", "op": ">", "value": "@beams"}]}
+    )
+    assert rule_id("lib", "lib.Config", beams, "`count` ({}) too big", set()) == "lib.Config.count_gt_beams"
+    taken = {"lib.Config.count_gt_beams"}
+    assert rule_id("lib", "lib.Config", beams, "`count` ({}) too big", taken) == "lib.Config.count_gt_beams__count_gt_1"
+    window = from_data({"any": [{"field": "w", "op": "<=", "value": 0.0}, {"field": "w", "op": ">=", "value": 1.0}]})
+    assert rule_id("lib", "lib.C", window, "", set()) == "lib.C.w_le_0_0_or_ge_1_0"

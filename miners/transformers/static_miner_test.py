@@ -1,0 +1,105 @@
+"""The static miner on the real transformers, and its fail-loud contract."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from miners import ssot
+from miners.errors import MinerLandmarkMissingError, MinerVersionMismatchError
+from miners.static.miner import mine
+
+SSOT = "miners/transformers/versions.yaml"
+
+
+def spec_with(tmp_path: Path, **changes) -> str:
+    data = yaml.safe_load(Path(SSOT).read_text(encoding="utf-8"))
+    for dotted, value in changes.items():
+        target = data
+        *parents, last = dotted.split("/")
+        for key in parents:
+            target = target[key]
+        target[last] = value
+    path = tmp_path / "versions.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return str(path)
+
+
+def test_generation_config_validate_yields_at_least_ten_error_rules():
+    corpus = mine(ssot.load(SSOT))
+    validate_errors = [
+        r for r in corpus.rules if r.source.method == "GenerationConfig.validate" and r.severity == "error"
+    ]
+    assert len(validate_errors) >= 10, [r.id for r in corpus.rules]
+    ids = {r.id for r in corpus.rules}
+    assert "transformers.GenerationConfig.max_new_tokens_le_0" in ids
+    assert "transformers.GenerationConfig.num_return_sequences_gt_num_beams" in ids
+    for rule in corpus.rules:
+        assert rule.source.path == "transformers/generation/configuration_utils.py"
+        assert rule.message_template and rule.kwargs_positive is not None
+
+
+def test_untranslatable_checks_are_logged_not_guessed():
+    corpus = mine(ssot.load(SSOT))
+    reasons = [d.reason for d in corpus.dropped]
+    # `if strict: raise ...` reads no field: dropped, with the reason.
+    assert any("argument-gated" in r for r in reasons)
+    # The suppress_tokens subset test goes through an opaque method call.
+    assert any("forced_tokens" in d.condition for d in corpus.dropped)
+
+
+def test_out_of_envelope_version_fails_loudly(tmp_path):
+    path = spec_with(tmp_path, **{"miner_pins/static": ">=4.57,<5"})
+    with pytest.raises(MinerVersionMismatchError) as caught:
+        mine(ssot.load(path))
+    message = str(caught.value)
+    assert "transformers 5.23.0 is installed" in message
+    assert ">=4.57,<5" in message and path in message
+    assert "widen miner_pins.static" in message
+
+
+def test_missing_method_is_a_landmark_error(tmp_path):
+    path = spec_with(tmp_path, **{"native_types/transformers.GenerationConfig/validators": ["validate", "check_all"]})
+    with pytest.raises(MinerLandmarkMissingError, match=r"expected method GenerationConfig.check_all in transformers/generation/configuration_utils.py, found no such method"):
+        mine(ssot.load(path))
+
+
+def test_missing_class_is_a_landmark_error(tmp_path):
+    data = yaml.safe_load(Path(SSOT).read_text(encoding="utf-8"))
+    data["native_types"]["transformers.GenerationConfigV2"] = data["native_types"]["transformers.GenerationConfig"]
+    path = tmp_path / "versions.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(MinerLandmarkMissingError, match="expected class transformers.GenerationConfigV2"):
+        mine(ssot.load(str(path)))
+
+
+def test_moved_class_is_a_landmark_error(tmp_path):
+    path = spec_with(tmp_path, **{"native_types/transformers.GenerationConfig/module": "transformers.generation.utils"})
+    with pytest.raises(MinerLandmarkMissingError, match="it is defined in transformers.generation.configuration_utils"):
+        mine(ssot.load(path))
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"miner_pins/static": ">=4.57,<5"}, "MinerVersionMismatchError"),
+        ({"native_types/transformers.GenerationConfig/validators": ["gone"]}, "MinerLandmarkMissingError"),
+        ({"miner_pins/static": "five"}, "is not a version specifier"),
+    ],
+)
+def test_cli_fails_with_exit_2_and_writes_nothing(tmp_path, changes, expected):
+    out = tmp_path / "staging.yaml"
+    result = subprocess.run(
+        [sys.executable, "-m", "miners.static", "--ssot", spec_with(tmp_path, **changes), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["versions.yaml"]

@@ -1,0 +1,50 @@
+"""One way to run a project Python tool as a hermetic action.
+
+Every pipeline step (miner runs, merge, gate) goes through `run_python_tool`,
+so all of them get the same guarantees:
+
+* `block-network`: no network, whatever the command-line flags say;
+* a fixed environment: hash seed, locale, time zone, and the mined libraries
+  told to stay offline, so outputs depend on declared inputs only;
+* the tool's runfiles as inputs, which include the interpreter binary and its
+  identity file (see tools/python/python_host.bzl).
+"""
+
+PYTHON_TOOL_ENV = {
+    "HF_DATASETS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "HF_HUB_OFFLINE": "1",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONHASHSEED": "0",
+    "PYTHONNOUSERSITE": "1",
+    "PYTHONUTF8": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TZ": "UTC",
+}
+
+EXECUTION_REQUIREMENTS = {"block-network": ""}
+
+def run_python_tool(ctx, *, tool, arguments, inputs, outputs, mnemonic, progress_message):
+    """Runs `tool` (a py_binary target) as a sandboxed, network-less action.
+
+    Args:
+      ctx: the rule context.
+      tool: the py_binary target to run (its FilesToRunProvider is used).
+      arguments: a list of Args / strings.
+      inputs: files the tool reads.
+      outputs: files the tool writes.
+      mnemonic: the action's mnemonic.
+      progress_message: shown while the action runs.
+    """
+    ctx.actions.run(
+        executable = tool[DefaultInfo].files_to_run,
+        arguments = arguments,
+        inputs = inputs,
+        outputs = outputs,
+        env = PYTHON_TOOL_ENV,
+        execution_requirements = EXECUTION_REQUIREMENTS,
+        mnemonic = mnemonic,
+        progress_message = progress_message,
+    )
