@@ -1,1 +1,0 @@
-"""Corpus assembly: merge + dedup + fingerprint, and the validation gate."""

@@ -61,8 +61,12 @@ FIXPOINT = {
     "negative_does_not_trigger": lambda r: r.with_changes(
         kwargs_negative={"max_new_tokens": -3},
         predicate=from_data(
-            {"all": [{"field": "max_new_tokens", "op": "<=", "value": 0},
-                     {"field": "max_new_tokens", "op": "!=", "value": -3}]}
+            {
+                "all": [
+                    {"field": "max_new_tokens", "op": "<=", "value": 0},
+                    {"field": "max_new_tokens", "op": "!=", "value": -3},
+                ]
+            }
         ),
     ),
     # The inverted-lift defect: a predicate that fires on the valid side.
@@ -95,7 +99,7 @@ def test_an_accepted_positive_fails_positive_triggers(mined, run):
 
 def test_gate_refuses_a_corpus_from_another_version(spec, mined):
     stale = CorpusFile(library="transformers", library_version="5.22.0", rules=mined.rules)
-    with pytest.raises(SchemaError, match="mined from transformers 5.22.0 but 5.23.0 is installed"):
+    with pytest.raises(SchemaError, match=r"mined from transformers 5\.22\.0 but 5\.23\.0 is installed"):
         run_gate(spec, stale, "merged.yaml")
 
 
@@ -106,9 +110,22 @@ def test_gate_cli_on_a_malformed_corpus_exits_2_and_writes_nothing(tmp_path, min
     merged.write_text(text, encoding="utf-8")
     validated, quarantine = tmp_path / "v.yaml", tmp_path / "q.yaml"
     result = subprocess.run(
-        [sys.executable, "-m", "corpus.gate", "--ssot", SSOT, "--corpus", str(merged),
-         "--validated", str(validated), "--quarantine", str(quarantine)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "corpus.gate",
+            "--ssot",
+            SSOT,
+            "--corpus",
+            str(merged),
+            "--validated",
+            str(validated),
+            "--quarantine",
+            str(quarantine),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 2
     assert f"{merged}: rule 'transformers.GenerationConfig." in result.stderr

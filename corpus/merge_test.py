@@ -63,7 +63,7 @@ def test_different_predicates_stay_apart():
 
 
 def test_version_mismatch_between_staging_files_is_refused():
-    with pytest.raises(SchemaError, match="is for demo 2.0 but a.yaml is for demo 1.0"):
+    with pytest.raises(SchemaError, match=r"is for demo 2\.0 but a\.yaml is for demo 1\.0"):
         merge([("a.yaml", staged(rule())), ("b.yaml", staged(rule(), version="2.0"))])
 
 
@@ -79,7 +79,9 @@ def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path):
     out = tmp_path / "merged.yaml"
     result = subprocess.run(
         [sys.executable, "-m", "corpus.merge", "--out", str(out), str(bad)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 2
     assert f"{bad}: not valid YAML at line" in result.stderr

@@ -85,9 +85,9 @@ def _main_slug(predicate: Predicate, field: str) -> tuple[str, list[Atom]]:
             joiner = "_or_" if isinstance(term, AnyOf) else "_and_"
             slug = joiner.join(atom_slug(a) for a in covered)
         else:
-            term = [a for a in covered if a.field == field][-1]
-            covered = [term]
-            slug = atom_slug(term)
+            innermost = [a for a in covered if a.field == field][-1]
+            covered = [innermost]
+            slug = atom_slug(innermost)
         return slug, [a for a in atoms if a not in covered]
     raise ValueError(f"{field} is not in the predicate")
 

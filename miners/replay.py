@@ -85,6 +85,6 @@ def replay(cls: type, native: NativeType, kwargs: Mapping[str, Any], *, library:
             for call in native.replay:
                 getattr(instance, call.method)(**call.kwargs)
             outcome.instance = instance
-        except Exception as err:  # noqa: BLE001 - every exception is an observation
+        except Exception as err:
             outcome.exception = err
     return outcome

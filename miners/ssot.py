@@ -147,7 +147,9 @@ def load(path: str, *, display: str | None = None) -> LibrarySpec:
         try:
             SpecifierSet(str(spec))
         except InvalidSpecifier:
-            raise _fail(shown, f"miner_pins.{role}: {spec!r} is not a version specifier (e.g. '>=5.23,<5.24')") from None
+            raise _fail(
+                shown, f"miner_pins.{role}: {spec!r} is not a version specifier (e.g. '>=5.23,<5.24')"
+            ) from None
     natives_data = data.get("native_types")
     if not isinstance(natives_data, Mapping) or not natives_data:
         raise _fail(shown, "'native_types' must map class paths to their module and validators")
@@ -162,7 +164,9 @@ def load(path: str, *, display: str | None = None) -> LibrarySpec:
         validators = entry.get("validators") or []
         if not isinstance(validators, list) or not all(isinstance(v, str) for v in validators):
             raise _fail(shown, f"native_types.{name}.validators must be a list of method names")
-        natives.append(NativeType(name, entry["module"], tuple(validators), _replay_calls(entry.get("replay"), shown, name)))
+        natives.append(
+            NativeType(name, entry["module"], tuple(validators), _replay_calls(entry.get("replay"), shown, name))
+        )
     return LibrarySpec(
         library=data["library"],
         distribution=data["distribution"],
@@ -170,4 +174,3 @@ def load(path: str, *, display: str | None = None) -> LibrarySpec:
         native_types=tuple(natives),
         path=shown,
     )
-

@@ -11,7 +11,7 @@ and the search is exhaustive over a bounded, deterministic order.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,7 +124,7 @@ def candidates(predicate: Predicate, field: str) -> list[Any]:
 
 
 def _kwargs(fields: list[str], values: tuple[Any, ...]) -> dict[str, Any]:
-    return {f: v for f, v in zip(fields, values) if v is not OMIT}
+    return {f: v for f, v in zip(fields, values, strict=False) if v is not OMIT}
 
 
 def derive(predicate: Predicate, primary: str | None = None) -> Witnesses | None:
@@ -149,8 +149,7 @@ def derive(predicate: Predicate, primary: str | None = None) -> Witnesses | None
         for value in sorted(pools[index], key=lambda v: (v is None or v is OMIT, v is True)):
             if _key(value) == _key(positive[index]):
                 continue
-            trial = positive[:index] + (value,) + positive[index + 1 :]
+            trial = (*positive[:index], value, *positive[index + 1 :])
             if not evaluate(predicate, _kwargs(fields, trial)):
                 return Witnesses(_kwargs(fields, positive), _kwargs(fields, trial))
     return None
-

@@ -24,7 +24,7 @@ import json
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 MEMBERSHIP = ("in", "not_in")
@@ -108,7 +108,7 @@ class AnyOf:
             yield from term.fields()
 
 
-Predicate = Union[Atom, AllOf, AnyOf]
+Predicate = Atom | AllOf | AnyOf
 
 
 def fields_of(predicate: Predicate) -> list[str]:
@@ -189,9 +189,12 @@ def from_data(data: Any) -> Predicate:
         names = value if isinstance(value, list) else [value]
         if not names or not all(isinstance(n, str) and n for n in names):
             raise PredicateError(f"operator {op!r} needs a type name or a list of them, got {raw!r}")
-    elif op in DIVISIBILITY:
-        if not isinstance(value, Ref) and (isinstance(value, bool) or not isinstance(value, (int, float)) or value == 0):
-            raise PredicateError(f"operator {op!r} needs a non-zero number or a field reference, got {raw!r}")
+    elif (
+        op in DIVISIBILITY
+        and not isinstance(value, Ref)
+        and (isinstance(value, bool) or not isinstance(value, (int, float)) or value == 0)
+    ):
+        raise PredicateError(f"operator {op!r} needs a non-zero number or a field reference, got {raw!r}")
     return Atom(field, op, value)
 
 

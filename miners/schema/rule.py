@@ -277,7 +277,9 @@ def corpus_from_data(data: Any, path: str) -> CorpusFile:
     for item in reader.items("dropped"):
         entry = _Reader(item, path, None, "a dropped entry")
         entry.known_keys({"source", "condition", "reason"}, set())
-        dropped.append(Dropped(_source_from(item["source"], path, None), entry.string("condition"), entry.string("reason")))
+        dropped.append(
+            Dropped(_source_from(item["source"], path, None), entry.string("condition"), entry.string("reason"))
+        )
     quarantined = []
     for item in reader.items("quarantined"):
         entry = _Reader(item, path, None, "a quarantined entry")

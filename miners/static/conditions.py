@@ -218,7 +218,7 @@ def translate(expr: ast.expr, scope: Scope) -> Predicate:
     if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Not):
         return negate(translate(expr.operand, scope))
     if isinstance(expr, ast.Compare):
-        pairs = zip([expr.left, *expr.comparators], expr.ops, expr.comparators)
+        pairs = zip([expr.left, *expr.comparators], expr.ops, expr.comparators, strict=False)
         atoms = tuple(_compare_pair(left, op, right, scope) for left, op, right in pairs)
         return atoms[0] if len(atoms) == 1 else AllOf(atoms)
     if isinstance(expr, ast.Call):
@@ -244,9 +244,9 @@ def references_self(expr: ast.expr, scope: Scope, _seen: frozenset[str] = frozen
             continue
         if node.id == scope.self_name:
             return True
-        if node.id in scope.locals and node.id not in scope.bindings and node.id not in _seen:
-            if references_self(scope.locals[node.id], scope, _seen | {node.id}):
-                return True
+        aliased = node.id in scope.locals and node.id not in scope.bindings and node.id not in _seen
+        if aliased and references_self(scope.locals[node.id], scope, _seen | {node.id}):
+            return True
     return False
 
 

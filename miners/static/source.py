@@ -49,7 +49,9 @@ class Landmarks:
 
     def module_of(self, native: NativeType, cls: type) -> ModuleType:
         if cls.__module__ != native.module:
-            raise self._missing(f"{native.name} defined in module {native.module}", f"it is defined in {cls.__module__}")
+            raise self._missing(
+                f"{native.name} defined in module {native.module}", f"it is defined in {cls.__module__}"
+            )
         return sys.modules[cls.__module__]
 
     def find_class(self, source: ModuleSource, native: NativeType) -> ast.ClassDef:

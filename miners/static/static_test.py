@@ -92,7 +92,7 @@ def test_untranslatable_conditions_say_why(text, reason):
 
 
 SOURCE = textwrap.dedent(
-    '''
+    """
     def validate(self, strict=False):
         if self.size <= 0:
             raise ValueError(f"`size` must be positive, got {self.size}")
@@ -113,7 +113,7 @@ SOURCE = textwrap.dedent(
             return
         if self.window % self.chunk != 0:
             raise ValueError(f"`window` must be divisible by `chunk`")
-    '''
+    """
 )
 
 
@@ -146,7 +146,10 @@ def test_loops_over_constants_are_unrolled_into_messages():
         "`streamer` is an argument of generate(), not of the config",
         "`logits_processor` is an argument of generate(), not of the config",
     ]
-    assert [f.conditions[0].predicate for f in found] == [Atom("streamer", "present"), Atom("logits_processor", "present")]
+    assert [f.conditions[0].predicate for f in found] == [
+        Atom("streamer", "present"),
+        Atom("logits_processor", "present"),
+    ]
 
 
 def test_message_templates():
@@ -176,7 +179,12 @@ def test_literal_braces_survive():
         {"field": "a", "op": "type_is_not", "value": "int"},
         {"field": "s", "op": "present"},
         {"all": [{"field": "count", "op": ">", "value": 1}, {"field": "beams", "op": "in", "value": [None, 1]}]},
-        {"all": [{"field": "count", "op": ">", "value": "@beams"}, {"field": "beams", "op": "not_in", "value": [None, 1]}]},
+        {
+            "all": [
+                {"field": "count", "op": ">", "value": "@beams"},
+                {"field": "beams", "op": "not_in", "value": [None, 1]},
+            ]
+        },
         {"any": [{"field": "w", "op": "<=", "value": 0.0}, {"field": "w", "op": ">=", "value": 1.0}]},
     ],
 )
@@ -186,7 +194,11 @@ def test_witnesses_satisfy_and_refute_the_predicate(predicate):
     assert found is not None
     assert evaluate(rule, found.positive)
     assert not evaluate(rule, found.negative)
-    changed = {k for k in found.positive.keys() | found.negative.keys() if found.positive.get(k, "?") != found.negative.get(k, "??")}
+    changed = {
+        k
+        for k in found.positive.keys() | found.negative.keys()
+        if found.positive.get(k, "?") != found.negative.get(k, "??")
+    }
     assert len(changed) == 1  # a minimal pair
 
 

@@ -64,7 +64,10 @@ def test_out_of_envelope_version_fails_loudly(tmp_path):
 
 def test_missing_method_is_a_landmark_error(tmp_path):
     path = spec_with(tmp_path, **{"native_types/transformers.GenerationConfig/validators": ["validate", "check_all"]})
-    with pytest.raises(MinerLandmarkMissingError, match=r"expected method GenerationConfig.check_all in transformers/generation/configuration_utils.py, found no such method"):
+    with pytest.raises(
+        MinerLandmarkMissingError,
+        match=r"expected method GenerationConfig.check_all in transformers/generation/configuration_utils.py, found no such method",
+    ):
         mine(ssot.load(path))
 
 
@@ -73,13 +76,15 @@ def test_missing_class_is_a_landmark_error(tmp_path):
     data["native_types"]["transformers.GenerationConfigV2"] = data["native_types"]["transformers.GenerationConfig"]
     path = tmp_path / "versions.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    with pytest.raises(MinerLandmarkMissingError, match="expected class transformers.GenerationConfigV2"):
+    with pytest.raises(MinerLandmarkMissingError, match=r"expected class transformers\.GenerationConfigV2"):
         mine(ssot.load(str(path)))
 
 
 def test_moved_class_is_a_landmark_error(tmp_path):
     path = spec_with(tmp_path, **{"native_types/transformers.GenerationConfig/module": "transformers.generation.utils"})
-    with pytest.raises(MinerLandmarkMissingError, match="it is defined in transformers.generation.configuration_utils"):
+    with pytest.raises(
+        MinerLandmarkMissingError, match=r"it is defined in transformers\.generation\.configuration_utils"
+    ):
         mine(ssot.load(path))
 
 

@@ -1,0 +1,62 @@
+"""Every lock file pins, with hashes, everything its requirements.in asks for.
+
+Regenerating a lock needs PyPI (`bazel run //<package>:requirements.update`);
+this check does not, so it runs in every `bazel test //...`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+LOCKS = {
+    "tools/python/requirements.in": "tools/python/requirements_lock.txt",
+    "miners/transformers/requirements.in": "miners/transformers/requirements_lock.txt",
+}
+
+
+def requirements_of(path: Path) -> list[Requirement]:
+    found = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("-r "):
+            found += requirements_of(path.parent / line[3:].strip())
+        else:
+            found.append(Requirement(line))
+    return found
+
+
+def pins_of(path: Path) -> dict[str, tuple[str, list[str]]]:
+    pins: dict[str, tuple[str, list[str]]] = {}
+    text = path.read_text(encoding="utf-8").replace("\\\n", " ")
+    for line in text.splitlines():
+        match = re.match(r"^([A-Za-z0-9_.\-]+)==(\S+)\s*(.*)$", line.strip())
+        if match:
+            name, version, rest = match.groups()
+            pins[canonicalize_name(name)] = (version, re.findall(r"--hash=sha256:([0-9a-f]{64})", rest))
+    return pins
+
+
+@pytest.mark.parametrize(("source", "lock"), sorted(LOCKS.items()))
+def test_lock_pins_every_requirement_with_hashes(source, lock):
+    pins = pins_of(Path(lock))
+    assert pins, f"{lock} pins nothing"
+    for name, (version, hashes) in sorted(pins.items()):
+        assert hashes, f"{lock}: {name}=={version} has no --hash; regenerate it with the .update target"
+    for requirement in requirements_of(Path(source)):
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{lock} does not pin {name} (asked for by {source}); regenerate the lock"
+        version = pins[name][0]
+        assert requirement.specifier.contains(version, prereleases=True), (
+            f"{lock} pins {name}=={version}, outside {requirement.specifier} from {source}; regenerate the lock"
+        )
+
+
+def test_transformers_is_the_version_the_project_mines():
+    assert pins_of(Path(LOCKS["miners/transformers/requirements.in"]))["transformers"][0] == "5.23.0"
