@@ -3,10 +3,13 @@
 Four checks per rule; a rule that fails any of them is quarantined with the
 reasons, never shipped:
 
-1. positive_triggers: `kwargs_positive` makes the library object (raise, for
-   `error` rules — of the declared exception type when there is one);
-2. message_matches_template: what it says matches the rule's template;
-3. negative_does_not_trigger: `kwargs_negative` is accepted;
+1. positive_triggers: `kwargs_positive` makes the library do what the rule
+   says — raise (of the declared exception type), emit the warning or log
+   line, report the minor issue, or normalise the field to `normalises_to`;
+2. message_matches_template: what it says matches the rule's template (for a
+   normalisation: the field ends up with the stated value);
+3. negative_does_not_trigger: `kwargs_negative` constructs without raising
+   and without the rule's effect;
 4. predicate_consistent: the predicate is true on `kwargs_positive` and false
    on `kwargs_negative`. Replaying kwargs cannot catch a predicate that fires
    on the valid side (an inverted lift); this check can.
@@ -18,8 +21,9 @@ python -m corpus.gate --ssot miners/<lib>/versions.yaml --corpus merged.yaml \
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from miners import cli, ssot
 from miners.errors import SchemaError
@@ -48,41 +52,55 @@ class Verdict:
         return not self.failures
 
 
-def _said(outcome: Outcome, rule: Rule) -> list[str]:
-    """What the library said that this kind of rule is about."""
-    if rule.emission == "raise":
-        return [outcome.exception_message] if outcome.exception is not None else []
-    return outcome.warnings + outcome.logs
+_UNSET = object()
 
 
-def _triggered(outcome: Outcome, rule: Rule) -> bool:
+def _observe(outcome: Outcome, rule: Rule, kwargs: Mapping[str, Any]) -> tuple[bool, list[str]]:
+    """Whether the library did what the rule says it does, and what it said (or did) instead."""
     if rule.emission == "raise":
-        return outcome.exception_is(rule.exception_type)
-    return any(matches(rule.message_template, text) for text in _said(outcome, rule))
+        said = [outcome.exception_message] if outcome.exception is not None else []
+        return outcome.exception_is(rule.exception_type), said
+    if rule.emission == "normalise":
+        ((field, value),) = (rule.normalises_to or {"": None}).items()
+        if outcome.instance is None:
+            return False, [outcome.exception_message]
+        actual = getattr(outcome.instance, field, _UNSET)
+        changed = kwargs.get(field, _UNSET) != value
+        return changed and actual == value and type(actual) is type(value), [f"{field} = {actual!r}"]
+    said = ([outcome.exception_message] if outcome.exception is not None else []) + outcome.warnings + outcome.logs
+    return any(matches(rule.message_template, text) for text in said), said
 
 
 def check_rule(rule: Rule, run: Replayer) -> Verdict:
     failures: list[str] = []
     positive = run(rule, dict(rule.kwargs_positive))
-    said = _said(positive, rule)
-    if not _triggered(positive, rule):
-        if rule.emission == "raise" and positive.exception is not None:
+    triggered, said = _observe(positive, rule, rule.kwargs_positive)
+    if rule.emission == "raise":
+        if positive.exception is None:
+            failures.append("positive_triggers: kwargs_positive was accepted (expected a raise)")
+        elif not triggered:
             failures.append(
-                f"positive_triggers: raised {type(positive.exception).__name__}, expected {rule.exception_type}"
+                f"positive_triggers: raised {type(positive.exception).__name__} "
+                f"({positive.exception_message[:200]!r}), expected {rule.exception_type}"
             )
-        else:
-            failures.append(f"positive_triggers: kwargs_positive was accepted (expected {rule.emission})")
-    if not any(matches(rule.message_template, text) for text in said):
-        shown = said[0][:300] if said else "nothing"
-        failures.append(f"message_matches_template: the library said {shown!r}")
+        if not any(matches(rule.message_template, text) for text in said):
+            failures.append(f"message_matches_template: the library said {(said[0][:300] if said else 'nothing')!r}")
+    elif rule.emission == "normalise":
+        if positive.exception is not None:
+            failures.append(f"positive_triggers: kwargs_positive raised {type(positive.exception).__name__}")
+        elif not triggered:
+            failures.append(f"positive_triggers: not normalised to {dict(rule.normalises_to or {})}: {said[0]}")
+    elif not triggered:
+        failures.append(f"positive_triggers: kwargs_positive did not emit the message ({rule.emission})")
+        failures.append(f"message_matches_template: the library said {(said[0][:300] if said else 'nothing')!r}")
     negative = run(rule, dict(rule.kwargs_negative))
-    if rule.emission == "raise" and negative.exception is not None:
+    if negative.exception is not None:
         failures.append(
             f"negative_does_not_trigger: kwargs_negative raised {type(negative.exception).__name__}: "
             f"{negative.exception_message[:300]!r}"
         )
-    elif rule.emission != "raise" and _triggered(negative, rule):
-        failures.append("negative_does_not_trigger: kwargs_negative still emits the message")
+    elif _observe(negative, rule, rule.kwargs_negative)[0]:
+        failures.append("negative_does_not_trigger: kwargs_negative still triggers the rule")
     if not evaluate(rule.predicate, rule.kwargs_positive):
         failures.append("predicate_consistent: the predicate is false on kwargs_positive")
     if evaluate(rule.predicate, rule.kwargs_negative):

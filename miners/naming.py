@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from miners.schema.predicate import AllOf, AnyOf, Atom, Predicate, Ref
+from miners.schema.predicate import FALSY, AllOf, AnyOf, Atom, Predicate, Ref
 from miners.schema.template import static_pieces
 
 _OP_WORDS = {
@@ -57,17 +57,30 @@ def atom_slug(atom: Atom) -> str:
     op = _OP_WORDS[atom.op]
     if atom.op in ("present", "absent"):
         return op
+    if atom.op in ("in", "not_in") and atom.value == list(FALSY):
+        return "is_falsy" if atom.op == "in" else "is_truthy"
+    if atom.op in ("in", "not_in") and isinstance(atom.value, list):
+        # `x not_in [None, 1.0]` reads as "x is set and not 1.0": name it `ne_1_0`.
+        values = [v for v in atom.value if v is not None]
+        if len(values) == 1:
+            return f"{'eq' if atom.op == 'in' else 'ne'}_{_word(values[0])}"
     return f"{op}_{_word(atom.value)}"
 
 
 def primary_field(predicate: Predicate, message_template: str = "") -> str:
-    """The field a rule is about: the first predicate field the message names in backticks, else the innermost."""
+    """The field a rule is about: the first predicate field the message names (in backticks, else as a
+    word), else the innermost condition's."""
     atoms = _atoms(predicate)
     fields = [a.field for a in atoms]
     text = "".join(static_pieces(message_template))
     for name in re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", text):
         if name in fields:
             return name
+    named = [
+        (match.start(), name) for name in fields for match in [re.search(rf"\b{re.escape(name)}\b", text)] if match
+    ]
+    if named:
+        return min(named)[1]
     return fields[-1]
 
 
@@ -92,20 +105,33 @@ def _main_slug(predicate: Predicate, field: str) -> tuple[str, list[Atom]]:
     raise ValueError(f"{field} is not in the predicate")
 
 
-def rule_id(library: str, native_type: str, predicate: Predicate, message_template: str, taken: Iterable[str]) -> str:
-    """A readable id, made unique against `taken` by naming more of the predicate."""
+def rule_id(
+    library: str,
+    native_type: str,
+    predicate: Predicate,
+    message_template: str,
+    taken: Iterable[str],
+    *,
+    primary: str | None = None,
+    suffix: str = "",
+) -> str:
+    """A readable id, made unique against `taken` by naming more of the predicate.
+
+    `suffix` tells rules with one predicate but different effects apart
+    (`_warning`, `_ignored`, `_normalised`).
+    """
     class_name = native_type.rsplit(".", 1)[-1]
-    field = primary_field(predicate, message_template)
+    field = primary or primary_field(predicate, message_template)
     slug, rest = _main_slug(predicate, field)
     taken = set(taken)
-    candidate = f"{library}.{class_name}.{field}_{slug}"
+    candidate = f"{library}.{class_name}.{field}_{slug}{suffix}"
     for atom in rest:
         if candidate not in taken:
             break
         candidate += f"__{atom.field}_{atom_slug(atom)}"
-    suffix = 2
+    number = 2
     unique = candidate
     while unique in taken:
-        unique = f"{candidate}_{suffix}"
-        suffix += 1
+        unique = f"{candidate}_{number}"
+        number += 1
     return unique

@@ -62,22 +62,33 @@ class _ListHandler(logging.Handler):
 def _capturing(outcome: Outcome, logger_names: tuple[str, ...]) -> Iterator[None]:
     handler = _ListHandler(outcome.logs)
     # The root logger sees every propagating record; a library root logger that
-    # does not propagate (transformers') needs the handler itself.
+    # does not propagate (transformers') needs the handler itself. Their own
+    # handlers are set aside meanwhile: replays are observed, not printed.
     loggers = [logging.getLogger()]
     loggers += [logging.getLogger(name) for name in logger_names if not logging.getLogger(name).propagate]
+    saved = {logger: logger.handlers[:] for logger in loggers}
     for logger in loggers:
-        logger.addHandler(handler)
+        logger.handlers = [handler]
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             yield
         outcome.warnings.extend(str(w.message) for w in caught)
     finally:
-        for logger in loggers:
-            logger.removeHandler(handler)
+        for logger, handlers in saved.items():
+            logger.handlers = handlers
+
+
+def _forget_logged_once() -> None:
+    """Libraries that log a message once (transformers' `warning_once`) cache it; every replay must see it."""
+    for name in ("warning_once", "info_once"):
+        cache_clear = getattr(getattr(logging.Logger, name, None), "cache_clear", None)
+        if cache_clear is not None:
+            cache_clear()
 
 
 def replay(cls: type, native: NativeType, kwargs: Mapping[str, Any], *, library: str) -> Outcome:
+    _forget_logged_once()
     outcome = Outcome()
     with _capturing(outcome, (library,)):
         try:

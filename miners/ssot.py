@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -40,6 +40,8 @@ class NativeType:
     module: str  # the module whose source defines the class
     validators: tuple[str, ...]
     replay: tuple[ReplayCall, ...]
+    # Arguments every construction needs (e.g. GPTQConfig's `bits`); part of every example config.
+    constructor_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def class_name(self) -> str:
@@ -158,14 +160,23 @@ def load(path: str, *, display: str | None = None) -> LibrarySpec:
         entry = natives_data[name]
         if not isinstance(entry, Mapping) or not isinstance(entry.get("module"), str):
             raise _fail(shown, f"native_types.{name} needs a 'module'")
-        extra = set(entry) - {"module", "validators", "replay"}
+        extra = set(entry) - {"module", "validators", "replay", "constructor_kwargs"}
         if extra:
             raise _fail(shown, f"native_types.{name} has unknown keys {', '.join(sorted(extra))}")
         validators = entry.get("validators") or []
         if not isinstance(validators, list) or not all(isinstance(v, str) for v in validators):
             raise _fail(shown, f"native_types.{name}.validators must be a list of method names")
+        constructor_kwargs = entry.get("constructor_kwargs") or {}
+        if not isinstance(constructor_kwargs, Mapping):
+            raise _fail(shown, f"native_types.{name}.constructor_kwargs must be a mapping")
         natives.append(
-            NativeType(name, entry["module"], tuple(validators), _replay_calls(entry.get("replay"), shown, name))
+            NativeType(
+                name,
+                entry["module"],
+                tuple(validators),
+                _replay_calls(entry.get("replay"), shown, name),
+                dict(constructor_kwargs),
+            )
         )
     return LibrarySpec(
         library=data["library"],

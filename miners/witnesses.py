@@ -11,11 +11,11 @@ and the search is exhaustive over a bounded, deterministic order.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from miners.schema.predicate import PRESENCE, Atom, Predicate, Ref, evaluate, fields_of
+from miners.schema.predicate import FALSY, PRESENCE, AllOf, Atom, Predicate, Ref, evaluate, fields_of
 
 
 class _Omit:
@@ -25,7 +25,7 @@ class _Omit:
 
 OMIT = _Omit()  # the field is left out of the kwargs
 
-MAX_ASSIGNMENTS = 200_000
+MAX_ASSIGNMENTS = 20_000
 
 # One value of each plain type, for type tests.
 TYPE_SAMPLES: dict[str, Any] = {
@@ -64,7 +64,7 @@ def _neighbours(value: int | float) -> list[Any]:
 
 
 def _fresh(field: str, taken: list[Any]) -> list[Any]:
-    """Values of the same types as `taken` but not among them."""
+    """Values of the same types as `taken` but not among them (some value, if there is no type to go by)."""
     fresh: list[Any] = []
     if any(isinstance(v, str) for v in taken):
         fresh.append(f"not_a_valid_{field}")
@@ -72,7 +72,20 @@ def _fresh(field: str, taken: list[Any]) -> list[Any]:
     if numbers:
         top = max(numbers)
         fresh.append(top + 1 if all(isinstance(v, int) for v in numbers) else top + 1.0)
-    return fresh
+    if any(isinstance(v, bool) for v in taken):
+        fresh += [b for b in (True, False) if not any(v is b for v in taken)]
+    return fresh or [1, "value"]
+
+
+def other_than(value: Any) -> Any:
+    """A value of the same type as `value` but different (1 when `value` is None)."""
+    if isinstance(value, bool):
+        return not value
+    if _is_number(value):
+        return value + 1
+    if isinstance(value, str):
+        return f"not_{value}" if value else "value"
+    return 1
 
 
 def _key(value: Any) -> tuple[str, str]:
@@ -92,6 +105,9 @@ def candidates(predicate: Predicate, field: str) -> list[Any]:
             continue
         if atom.op in PRESENCE:
             pool += [OMIT, None]
+        elif atom.op in ("in", "not_in") and value == list(FALSY):
+            # A truthiness test: the truthy side is True, and its falsy side is False or None.
+            pool += [True, False, None]
         elif atom.op in ("in", "not_in"):
             members = [v for v in value if v is not None] + [v for v in value if v is None]
             pool += (_fresh(field, value) + members) if atom.op == "not_in" else (members + _fresh(field, value))
@@ -108,12 +124,26 @@ def candidates(predicate: Predicate, field: str) -> list[Any]:
             pool += [value, f"not_{value}"]
         else:
             pool.append(value)
+    numbers = sorted({a.value for a in _atoms(predicate) if a.field == field and _is_number(a.value)})
+    for low, high in itertools.pairwise(numbers):
+        # Between two bounds (`0 < x < 1`): the midpoint, a float unless it is whole.
+        middle = (low + high) / 2
+        pool.append(int(middle) if middle == int(middle) and isinstance(low, int) and isinstance(high, int) else middle)
     if partners:
-        # Compared with another field: small values of the kind both fields are compared with.
+        # Compared with another field: small values, and the constants the other field is
+        # compared with, of the kind both fields are compared with.
         related = {field, *partners}
         constants = [a.value for a in _atoms(predicate) if a.field in related and _is_number(a.value)]
         floats = any(isinstance(v, float) for v in constants)
         pool += [1.0, 2.0, 3.0, 4.0] if floats else [1, 2, 3, 4]
+        for atom in _atoms(predicate):
+            if atom.field in partners and atom.op in ("in", "not_in") and isinstance(atom.value, list):
+                pool += [v for v in atom.value if _is_number(v)]
+            elif atom.field in partners and _is_number(atom.value):
+                pool.append(atom.value)
+    if all(value is None or value is OMIT for value in pool):
+        # Only compared with None: any value will do; an int is the commonest config value.
+        pool += [1, "value"]
     seen: set[tuple[str, str]] = set()
     unique = []
     for value in pool:
@@ -127,29 +157,58 @@ def _kwargs(fields: list[str], values: tuple[Any, ...]) -> dict[str, Any]:
     return {f: v for f, v in zip(fields, values, strict=False) if v is not OMIT}
 
 
-def derive(predicate: Predicate, primary: str | None = None) -> Witnesses | None:
-    """A positive and a minimal negative config for the predicate, or None if none was found."""
+def _first(pools: list[list[Any]], accept: Any, prefer: Any, limit: int = MAX_ASSIGNMENTS) -> tuple[Any, ...] | None:
+    """The first assignment `accept` takes, preferring those `prefer` also takes."""
+    fallback = None
+    for values in itertools.islice(itertools.product(*pools), limit):
+        if accept(values):
+            if prefer(values):
+                return values
+            if fallback is None:
+                fallback = values
+    return fallback
+
+
+def derive(
+    predicate: Predicate,
+    primary: str | None = None,
+    base: Mapping[str, Any] | None = None,
+    avoid: Sequence[Predicate] = (),
+) -> Witnesses | None:
+    """A positive and a minimal negative config for the predicate, or None if none was found.
+
+    `base` holds arguments every construction needs; the predicate's own fields
+    override them. `avoid` holds the predicates of the class's other error rules:
+    examples that also trip one of those would make the library object for
+    another reason, so values that trip none are preferred.
+    """
     fields = fields_of(predicate)
-    pools = [candidates(predicate, f) for f in fields]
+    context = AllOf((predicate, *avoid)) if avoid else predicate
+    pools = [candidates(context, f) for f in fields]
     if not all(pools):
         return None
-    positive: tuple[Any, ...] | None = None
-    for values in itertools.islice(itertools.product(*pools), MAX_ASSIGNMENTS):
-        if evaluate(predicate, _kwargs(fields, values)):
-            positive = values
-            break
+    common = {k: v for k, v in (base or {}).items() if k not in fields}
+
+    def config(values: tuple[Any, ...]) -> dict[str, Any]:
+        return {**common, **_kwargs(fields, values)}
+
+    def clean(values: tuple[Any, ...]) -> bool:
+        return not any(evaluate(other, config(values)) for other in avoid)
+
+    positive = _first(pools, lambda values: evaluate(predicate, config(values)), clean)
     if positive is None:
         return None
     # Change one field, the primary one first, so the pair pins down the rule.
-    order = sorted(range(len(fields)), key=lambda i: (fields[i] != primary, i))
-    for index in order:
-        # A negative that differs by a real value says more than one that differs
-        # by None; and a switched-off flag (False) trips fewer unrelated checks
-        # than a switched-on one.
+    # A negative that differs by a real value says more than one that differs by
+    # None; a switched-off flag (False) trips fewer unrelated checks than a
+    # switched-on one; and one that trips no other rule is best.
+    trials = []
+    for index in sorted(range(len(fields)), key=lambda i: (fields[i] != primary, i)):
         for value in sorted(pools[index], key=lambda v: (v is None or v is OMIT, v is True)):
-            if _key(value) == _key(positive[index]):
-                continue
-            trial = (*positive[:index], value, *positive[index + 1 :])
-            if not evaluate(predicate, _kwargs(fields, trial)):
-                return Witnesses(_kwargs(fields, positive), _kwargs(fields, trial))
-    return None
+            if _key(value) != _key(positive[index]):
+                trials.append((*positive[:index], value, *positive[index + 1 :]))
+    refuting = [t for t in trials if not evaluate(predicate, config(t))]
+    if not refuting:
+        return None
+    negative = next((t for t in refuting if clean(t)), refuting[0])
+    return Witnesses(config(positive), config(negative))

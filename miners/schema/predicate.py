@@ -56,6 +56,10 @@ MIRROR = {"==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
 
 REF_PREFIX = "@"
 
+# Python's falsy plain values: `x in FALSY` is `not x` for plain data (membership
+# compares with ==, and 0 == 0.0 == False, so zeros are covered too).
+FALSY: tuple = (None, False, "", [], {})
+
 
 class PredicateError(ValueError):
     """A predicate is malformed; the message names the problem."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from miners.errors import SchemaError
@@ -55,10 +55,15 @@ class Rule:
     cross_validated_by: tuple[str, ...] = ()
     observed_messages: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
+    # `normalise` rules: what the library sets the field to, e.g. {"act_group_aware": False}.
+    normalises_to: Mapping[str, Any] | None = None
 
     def fingerprint(self, library: str) -> str:
         """Two rules with one fingerprint are one constraint found by two paths."""
-        return "|".join((library, self.severity, self.native_type, pred.normalised(self.predicate)))
+        effect = canonical_yaml.dumps(dict(self.normalises_to)) if self.normalises_to is not None else ""
+        return "|".join(
+            (library, self.severity, self.emission, self.native_type, pred.normalised(self.predicate), effect)
+        )
 
     def with_changes(self, **changes: Any) -> Rule:
         return replace(self, **changes)
@@ -78,6 +83,8 @@ class Rule:
         }
         if self.exception_type:
             data["exception_type"] = self.exception_type
+        if self.normalises_to is not None:
+            data["normalises_to"] = dict(self.normalises_to)
         for name in ("cross_validated_by", "observed_messages", "references"):
             values = getattr(self, name)
             if values:
@@ -113,6 +120,9 @@ class CorpusFile:
     rules: tuple[Rule, ...] = ()
     dropped: tuple[Dropped, ...] = ()
     quarantined: tuple[Quarantined, ...] = ()
+    # Per native type, the value a field has when the config does not set it
+    # (plain values only); a checker evaluates predicates over these.
+    defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 
     def to_data(self) -> dict[str, Any]:
@@ -128,6 +138,8 @@ class CorpusFile:
                 d.to_data()
                 for d in sorted(self.dropped, key=lambda d: (d.source.path, d.source.line, d.condition, d.reason))
             ]
+        if self.defaults:
+            data["defaults"] = {name: dict(self.defaults[name]) for name in sorted(self.defaults)}
         if self.quarantined:
             data["quarantined"] = [q.to_data() for q in sorted(self.quarantined, key=lambda q: _rule_order(q.rule))]
         return data
@@ -222,7 +234,7 @@ def rule_from_data(data: Any, path: str) -> Rule:
             "source",
             "added_by",
         },
-        {"exception_type", "cross_validated_by", "observed_messages", "references"},
+        {"exception_type", "cross_validated_by", "observed_messages", "references", "normalises_to"},
     )
     if not _ID.match(reader.string("id")):
         raise reader.fail("'id' must look like <library>.<NativeType>.<field>_<slug>")
@@ -237,6 +249,13 @@ def rule_from_data(data: Any, path: str) -> Rule:
     exception_type = reader.data.get("exception_type")
     if exception_type is not None and (not isinstance(exception_type, str) or not exception_type):
         raise reader.fail(f"'exception_type' must be a class name, got {exception_type!r}")
+    normalises_to = None
+    if emission == "normalise":
+        normalises_to = reader.mapping("normalises_to")
+        if len(normalises_to) != 1:
+            raise reader.fail("a normalise rule needs 'normalises_to' with exactly one field")
+    elif "normalises_to" in reader.data:
+        raise reader.fail("'normalises_to' belongs to normalise rules only")
     added_by = reader.string("added_by")
     producers = (added_by, *reader.strings("cross_validated_by"))
     for producer in producers:
@@ -257,12 +276,13 @@ def rule_from_data(data: Any, path: str) -> Rule:
         cross_validated_by=reader.strings("cross_validated_by"),
         observed_messages=reader.strings("observed_messages"),
         references=reader.strings("references"),
+        normalises_to=normalises_to,
     )
 
 
 def corpus_from_data(data: Any, path: str) -> CorpusFile:
     reader = _Reader(data, path, None, "a corpus file")
-    reader.known_keys({"schema_version", "library", "library_version", "rules"}, {"dropped", "quarantined"})
+    reader.known_keys({"schema_version", "library", "library_version", "rules"}, {"dropped", "quarantined", "defaults"})
     if reader.data["schema_version"] != SCHEMA_VERSION:
         raise reader.fail(
             f"schema_version {reader.data['schema_version']!r} is not supported (this build reads {SCHEMA_VERSION})"
@@ -285,12 +305,19 @@ def corpus_from_data(data: Any, path: str) -> CorpusFile:
         entry = _Reader(item, path, None, "a quarantined entry")
         entry.known_keys({"rule", "reasons"}, set())
         quarantined.append(Quarantined(rule_from_data(item["rule"], path), entry.strings("reasons")))
+    defaults = reader.data.get("defaults", {})
+    if not isinstance(defaults, Mapping) or not all(
+        isinstance(name, str) and isinstance(values, Mapping) and all(isinstance(k, str) for k in values)
+        for name, values in defaults.items()
+    ):
+        raise reader.fail("'defaults' must map native types to mappings of field names to values")
     return CorpusFile(
         library=reader.string("library"),
         library_version=reader.string("library_version"),
         rules=rules,
         dropped=tuple(dropped),
         quarantined=tuple(quarantined),
+        defaults={name: dict(values) for name, values in defaults.items()},
     )
 
 

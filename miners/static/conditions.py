@@ -2,28 +2,25 @@
 
 Only what can be translated exactly is translated; anything else raises
 `Untranslatable` with a reason, and the miner logs the condition as dropped.
+
+A *field* is what a user sets in a config: `self.<name>` (or `getattr(self,
+"<name>")`) in any validator; in a constructor also its parameters and
+`kwargs.get("<name>")`. Names may be aliases of fields or constants: a local
+`value = self.x`, an unrolled loop variable, or a helper's parameter bound at
+the call site.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import enum
+import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from miners.schema.predicate import (
-    NEGATION,
-    AllOf,
-    AnyOf,
-    Atom,
-    Predicate,
-    Ref,
-)
-
-# Python's falsy plain values; `x in FALSY` is `not x` for plain data
-# (membership compares with ==, and 0 == 0.0 == False, so zeros are covered).
-FALSY: tuple[Any, ...] = (None, False, "", [], {})
+from miners.schema.predicate import FALSY, NEGATION, AllOf, AnyOf, Atom, Predicate, Ref
 
 _COMPARE_OPS = {
     ast.Eq: "==",
@@ -38,24 +35,10 @@ _COMPARE_OPS = {
     ast.IsNot: "!=",
 }
 _MIRROR = {"==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
-_PLAIN = (type(None), bool, int, float, str)
 
 
 class Untranslatable(Exception):
     """A condition (or message) the miner cannot translate exactly."""
-
-
-@dataclass
-class Scope:
-    """What names mean at a point in a validator body."""
-
-    module_globals: dict[str, Any]
-    self_name: str = "self"
-    bindings: dict[str, Any] = field(default_factory=dict)  # unrolled loop variables
-    locals: dict[str, ast.expr] = field(default_factory=dict)  # `name = expr` seen so far
-
-    def child(self, **bindings: Any) -> Scope:
-        return Scope(self.module_globals, self.self_name, {**self.bindings, **bindings}, dict(self.locals))
 
 
 @dataclass(frozen=True)
@@ -68,71 +51,153 @@ class Const:
     value: Any
 
 
-def _plain(value: Any) -> Any:
-    """Plain YAML data for a runtime constant, or Untranslatable."""
-    if isinstance(value, _PLAIN):
+@dataclass
+class Scope:
+    """What names mean at a point in a validator body."""
+
+    module_globals: dict[str, Any]
+    self_name: str = "self"
+    # Names bound to a field or a constant: unrolled loop variables, helper
+    # parameters bound at the call site, a setter's value parameter.
+    aliases: dict[str, Field | Const] = field(default_factory=dict)
+    locals: dict[str, ast.expr] = field(default_factory=dict)  # `name = expr` seen so far
+    params: frozenset[str] = frozenset()  # the function's own parameters (not self)
+    kwargs_name: str | None = None  # a constructor's **kwargs, whose keys are fields
+    class_constants: dict[str, Any] = field(default_factory=dict)  # plain class attributes
+    # Fields the function has already overwritten (`self.x = int(self.x)`), by line:
+    # later reads see the library's value, not the config's.
+    rewritten: dict[str, int] = field(default_factory=dict)
+    # Fields overwritten earlier only when a guard held (`if self.x is None: self.x = 16`):
+    # later reads see the config's value only when it did not (None: a guard the miner cannot read).
+    rewritten_when: dict[str, Predicate | None] = field(default_factory=dict)
+
+    def child(self, **bindings: Any) -> Scope:
+        """A copy for a nested block; `bindings` bind loop variables to constants."""
+        aliases = {**self.aliases, **{name: Const(value) for name, value in bindings.items()}}
+        return replace(
+            self,
+            aliases=aliases,
+            locals=dict(self.locals),
+            rewritten=dict(self.rewritten),
+            rewritten_when=dict(self.rewritten_when),
+        )
+
+    def binding(self, name: str) -> Any:
+        alias = self.aliases.get(name)
+        return alias.value if isinstance(alias, Const) else None
+
+
+def plain_value(value: Any) -> Any:
+    """Plain YAML data for a runtime constant (enums by value, str/int subclasses as such), or Untranslatable."""
+    if isinstance(value, enum.Enum):
+        return plain_value(value.value)
+    if value is None or type(value) in (bool, int, str):
         return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise Untranslatable(f"value {value!r} is not a finite number")
+        return float(value)
+    for base in (bool, int, str):
+        if isinstance(value, base):
+            return base(value) if base is not str else str.__str__(value)
     if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
+        return [plain_value(v) for v in value]
     if isinstance(value, (set, frozenset)):
         # Runtime set order is arbitrary; sort for stable output.
-        return sorted((_plain(v) for v in value), key=repr)
+        return sorted((plain_value(v) for v in value), key=repr)
     raise Untranslatable(f"value of type {type(value).__name__} is not plain data")
 
 
+def _is_self(expr: ast.expr, scope: Scope) -> bool:
+    return isinstance(expr, ast.Name) and expr.id == scope.self_name
+
+
 def constant_value(expr: ast.expr, scope: Scope) -> Any:
-    """The value of a constant expression: literals, unrolled loop variables, local or module constants."""
+    """The value of a constant expression: literals, bound names, local, class or module constants."""
     if isinstance(expr, ast.Constant):
-        return _plain(expr.value)
+        return plain_value(expr.value)
     if isinstance(expr, (ast.Tuple, ast.List, ast.Set)):
         return [constant_value(e, scope) for e in expr.elts]
     if isinstance(expr, ast.Name):
-        if expr.id in scope.bindings:
-            return scope.bindings[expr.id]
-        if expr.id in scope.locals:
+        alias = scope.aliases.get(expr.id)
+        if isinstance(alias, Const):
+            return alias.value
+        if alias is None and expr.id in scope.locals:
             return constant_value(scope.locals[expr.id], scope)
-        if expr.id in scope.module_globals:
-            return _plain(scope.module_globals[expr.id])
+        if alias is None and expr.id not in scope.params and expr.id in scope.module_globals:
+            return plain_value(scope.module_globals[expr.id])
         raise Untranslatable(f"name {expr.id!r} is not a known constant")
+    if isinstance(expr, ast.Attribute) and _is_self(expr.value, scope) and expr.attr in scope.class_constants:
+        return plain_value(scope.class_constants[expr.attr])
     if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub):
         value = constant_value(expr.operand, scope)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return -value
-    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+    if isinstance(expr, ast.BinOp):
         left, right = constant_value(expr.left, scope), constant_value(expr.right, scope)
-        if type(left) is type(right) and isinstance(left, (list, str)):
+        if isinstance(expr.op, ast.Add) and type(left) is type(right) and isinstance(left, (list, str)):
             return left + right
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right))
+        if numbers and isinstance(expr.op, ast.Pow) and isinstance(right, int) and 0 <= right <= 64:
+            return left**right
+        if numbers and isinstance(expr.op, (ast.Add, ast.Sub, ast.Mult)):
+            return {ast.Add: left + right, ast.Sub: left - right, ast.Mult: left * right}[type(expr.op)]
     if isinstance(expr, ast.Call):
         raise Untranslatable(f"call to {ast.unparse(expr.func)}() is opaque")
     raise Untranslatable(f"not a constant: {ast.unparse(expr)}")
 
 
+def _kwargs_key(expr: ast.expr, scope: Scope) -> str | None:
+    """`kwargs.get("x", ...)` / `kwargs.pop("x", ...)` in a constructor: the field x."""
+    if (
+        scope.kwargs_name
+        and isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr in ("get", "pop")
+        and isinstance(expr.func.value, ast.Name)
+        and expr.func.value.id == scope.kwargs_name
+        and expr.args
+        and isinstance(expr.args[0], ast.Constant)
+        and isinstance(expr.args[0].value, str)
+    ):
+        return expr.args[0].value
+    return None
+
+
 def operand(expr: ast.expr, scope: Scope) -> Field | Const:
-    """A field of `self` or a constant."""
-    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == scope.self_name:
-        return _field(expr.attr)
+    """A field of the config or a constant."""
+    if isinstance(expr, ast.Attribute) and _is_self(expr.value, scope):
+        return _field(expr.attr, scope)
     if (
         isinstance(expr, ast.Call)
         and isinstance(expr.func, ast.Name)
         and expr.func.id == "getattr"
         and len(expr.args) == 2
-        and isinstance(expr.args[0], ast.Name)
-        and expr.args[0].id == scope.self_name
+        and _is_self(expr.args[0], scope)
     ):
         name = constant_value(expr.args[1], scope)
         if not isinstance(name, str):
             raise Untranslatable(f"attribute name is not a string: {ast.unparse(expr)}")
-        return _field(name)
-    if isinstance(expr, ast.Name) and expr.id not in scope.bindings and expr.id in scope.locals:
-        alias = scope.locals[expr.id]
-        if references_self(alias, scope):
-            return operand(alias, scope)
+        return _field(name, scope)
+    key = _kwargs_key(expr, scope)
+    if key is not None:
+        return _field(key)
+    if isinstance(expr, ast.Name):
+        alias = scope.aliases.get(expr.id)
+        if alias is not None:
+            return alias
+        if expr.id in scope.locals:
+            local = scope.locals[expr.id]
+            if reads_config(local, scope):
+                return operand(local, scope)
     return Const(constant_value(expr, scope))
 
 
-def _field(name: str) -> Field:
+def _field(name: str, scope: Scope | None = None) -> Field:
     if name.startswith("_"):
-        raise Untranslatable(f"reads private state self.{name}")
+        raise Untranslatable(f"reads private state {name}")
+    if scope is not None and name in scope.rewritten:
+        raise Untranslatable(f"self.{name} is rewritten at line {scope.rewritten[name]}, before this check reads it")
     return Field(name)
 
 
@@ -196,17 +261,13 @@ def _call(expr: ast.Call, scope: Scope) -> Predicate:
         classes = expr.args[1].elts if isinstance(expr.args[1], ast.Tuple) else [expr.args[1]]
         names = [class_name(c, scope) for c in classes]
         return Atom(subject.name, "type_is", names if len(names) > 1 else names[0])
-    if (
-        isinstance(func, ast.Name)
-        and func.id == "hasattr"
-        and len(expr.args) == 2
-        and isinstance(expr.args[0], ast.Name)
-        and expr.args[0].id == scope.self_name
-    ):
+    if isinstance(func, ast.Name) and func.id == "hasattr" and len(expr.args) == 2 and _is_self(expr.args[0], scope):
         name = constant_value(expr.args[1], scope)
         if not isinstance(name, str):
             raise Untranslatable("hasattr() with a non-string name")
         return Atom(_field(name).name, "present")
+    if _kwargs_key(expr, scope) is not None:
+        return Atom(_field(_kwargs_key(expr, scope) or "").name, "not_in", list(FALSY))
     raise Untranslatable(f"call to {ast.unparse(func)}() is opaque")
 
 
@@ -218,7 +279,7 @@ def translate(expr: ast.expr, scope: Scope) -> Predicate:
     if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Not):
         return negate(translate(expr.operand, scope))
     if isinstance(expr, ast.Compare):
-        pairs = zip([expr.left, *expr.comparators], expr.ops, expr.comparators, strict=False)
+        pairs = zip([expr.left, *expr.comparators[:-1]], expr.ops, expr.comparators, strict=True)
         atoms = tuple(_compare_pair(left, op, right, scope) for left, op, right in pairs)
         return atoms[0] if len(atoms) == 1 else AllOf(atoms)
     if isinstance(expr, ast.Call):
@@ -237,17 +298,29 @@ def negate(predicate: Predicate) -> Predicate:
     return AllOf(tuple(negate(t) for t in predicate.terms))
 
 
-def references_self(expr: ast.expr, scope: Scope, _seen: frozenset[str] = frozenset()) -> bool:
-    """Whether the expression reads `self`, directly or through a local alias (`value = self.x`)."""
+def reads_config(expr: ast.expr, scope: Scope, _seen: frozenset[str] = frozenset()) -> bool:
+    """Whether the expression reads a field: `self`, a field alias, a constructor's kwargs, a local alias."""
     for node in ast.walk(expr):
         if not isinstance(node, ast.Name):
             continue
-        if node.id == scope.self_name:
+        if node.id in (scope.self_name, scope.kwargs_name) or isinstance(scope.aliases.get(node.id), Field):
             return True
-        aliased = node.id in scope.locals and node.id not in scope.bindings and node.id not in _seen
-        if aliased and references_self(scope.locals[node.id], scope, _seen | {node.id}):
+        aliased = node.id in scope.locals and node.id not in scope.aliases and node.id not in _seen
+        if aliased and reads_config(scope.locals[node.id], scope, _seen | {node.id}):
             return True
     return False
+
+
+def argument_gate(expr: ast.expr, scope: Scope) -> bool:
+    """Whether the expression depends only on the validator's own arguments (e.g. `strict`), not the config."""
+    names = [n.id for n in ast.walk(expr) if isinstance(n, ast.Name)]
+    if not any(name in scope.params for name in names):
+        return False
+    for name in names:
+        known = name in scope.params or name in scope.module_globals or hasattr(builtins, name)
+        if not known or name in scope.locals or name in scope.aliases:
+            return False
+    return True
 
 
 # --- simplification -----------------------------------------------------------
@@ -311,8 +384,19 @@ def _merge_values(atoms: list[Atom], group_op: str, list_op: str) -> list[Atom]:
     return result
 
 
+def _complementary(terms: Iterable[Predicate]) -> bool:
+    """Whether the terms hold an atom and its negation (so `all` of them is false, `any` true)."""
+    atoms = [t for t in terms if isinstance(t, Atom)]
+    return any(negate(a) in atoms for a in atoms)
+
+
+def is_contradiction(predicate: Predicate) -> bool:
+    return isinstance(predicate, AllOf) and _complementary(predicate.terms)
+
+
 def simplify(predicate: Predicate) -> Predicate:
-    """Flattens nesting, folds equality chains into lists, drops implied `!= None` atoms."""
+    """Flattens nesting, folds equality chains into lists, drops implied `!= None` atoms and
+    always-true alternatives (`x == None or x != None`) from conjunctions."""
     if isinstance(predicate, Atom):
         return predicate
     kind = type(predicate)
@@ -320,15 +404,33 @@ def simplify(predicate: Predicate) -> Predicate:
     for term in (simplify(t) for t in predicate.terms):
         if type(term) is kind:
             terms.extend(term.terms)  # type: ignore[union-attr]
+        elif kind is AllOf and isinstance(term, AnyOf) and _complementary(term.terms):
+            continue
         else:
             terms.append(term)
     terms = _dedupe(terms)
+    if not terms:
+        # Only always-true alternatives: keep the first, it is true.
+        return simplify(predicate.terms[0]) if kind is AllOf else predicate
     atoms = [t for t in terms if isinstance(t, Atom)]
     others = [t for t in terms if not isinstance(t, Atom)]
     if kind is AnyOf:
         atoms = _merge_values(atoms, "==", "in")
     else:
         atoms = _merge_values(atoms, "!=", "not_in")
+        # `x == b` makes `x != a` and `x not_in [a, ...]` (without b) redundant.
+        pinned = {a.field: a.value for a in atoms if a.op == "==" and not isinstance(a.value, Ref)}
+        atoms = [
+            a
+            for a in atoms
+            if not (
+                a.field in pinned
+                and (
+                    (a.op == "!=" and a.value != pinned[a.field])
+                    or (a.op == "not_in" and pinned[a.field] not in a.value)
+                )
+            )
+        ]
         atoms = [
             a
             for a in atoms

@@ -10,7 +10,7 @@ import re
 import string
 
 from miners.schema.template import PLACEHOLDER, static_pieces
-from miners.static.conditions import Scope, Untranslatable, constant_value
+from miners.static.conditions import Const, Scope, Untranslatable, constant_value
 
 # A template needs this much static text to identify its message.
 MIN_STATIC_CHARS = 8
@@ -26,7 +26,8 @@ def _value_text(expr: ast.expr, scope: Scope) -> str:
         value = constant_value(expr, scope)
     except Untranslatable:
         return PLACEHOLDER
-    if isinstance(expr, ast.Name) and expr.id in scope.bindings and isinstance(value, (str, int, float)):
+    bound = isinstance(expr, ast.Name) and isinstance(scope.aliases.get(expr.id), Const)
+    if bound and isinstance(value, (str, int, float)):
         return _escape(str(value))
     if isinstance(value, str):
         return _escape(value)

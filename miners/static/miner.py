@@ -1,79 +1,219 @@
 """The static miner: reads validator methods with `inspect` + `ast`, never runs them.
 
-For each native type of the library's SSOT, each validator method is walked;
-every detector finding becomes a rule when it passes the three filters, or a
-`dropped` entry saying why not:
+For each native type of the library's SSOT it walks the validators the SSOT
+names and every property setter of the class (setters validate on
+assignment), following calls one level deep. Every detector finding becomes
+a rule when it passes the three filters, or a `dropped` entry saying why not:
 
-1. its path conditions translate exactly, and read a public field of `self`;
-2. (self-assign findings) the assigned field is public;
+1. its path conditions translate exactly and read a field of the config
+   (conditions on the validator's own arguments, like `strict` or
+   `user_set_attributes`, describe how it is called, not the config: they are
+   set aside, and a finding guarded by nothing else is dropped);
+2. a self-assign targets a public field, with a constant value, and is not a
+   default fill (`if self.x is None: self.x = ...`);
 3. a `kwargs_positive` (and a one-field-off `kwargs_negative`) is derivable.
 """
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 from miners import witnesses
 from miners.naming import primary_field, rule_id
-from miners.schema.predicate import AllOf
+from miners.schema.predicate import AllOf, Atom, Predicate, fields_of
 from miners.schema.rule import CorpusFile, Dropped, Rule, Source
 from miners.ssot import LibrarySpec, NativeType
-from miners.static.conditions import Scope, Untranslatable, simplify
-from miners.static.detectors import DEFAULT_DETECTORS, Detector
+from miners.static.conditions import Field, Scope, Untranslatable, plain_value, simplify
+from miners.static.defaults import class_defaults
+from miners.static.detectors import DEFAULT_DETECTORS, Detector, Finding
 from miners.static.messages import template_of
-from miners.static.source import Landmarks, ModuleSource, load_module_source
-from miners.static.walker import PathFinding, Walker
+from miners.static.source import Landmarks, ModuleSource, find_method, load_module_source
+from miners.static.walker import Callables, PathFinding, Walker, positional_params
 
 
 @dataclass(frozen=True)
-class _Context:
-    library: str
-    native: NativeType
-    source: ModuleSource
-    method: str
+class _Entry:
+    """One function the miner walks for a native type, with the scope it starts in."""
+
+    function: ast.FunctionDef
+    qualname: str
+    scope: Scope
 
 
-def _to_rule(found: PathFinding, ctx: _Context, taken: set[str]) -> Rule | Dropped:
+def _class_constants(cls: type, classdef: ast.ClassDef) -> dict[str, Any]:
+    """Plain class attributes that no instance overrides: dataclass fields and `self.x = ...` targets are fields."""
+    instance = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()
+    instance |= {
+        node.attr
+        for node in ast.walk(classdef)
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name)
+    }
+    constants: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        for name, value in vars(klass).items():
+            if name.startswith("__") or name in instance:
+                continue
+            try:
+                constants[name] = plain_value(value)
+            except Untranslatable:
+                constants.pop(name, None)
+    return constants
+
+
+def _setters(classdef: ast.ClassDef) -> Iterator[tuple[str, ast.FunctionDef]]:
+    for node in classdef.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            if isinstance(decorator, ast.Attribute) and decorator.attr == "setter":
+                yield node.name, node
+
+
+def _entries(
+    native: NativeType, classdef: ast.ClassDef, landmarks: Landmarks, source: ModuleSource, base: Scope
+) -> list[_Entry]:
+    entries = []
+    for name in native.validators:
+        function = landmarks.find_method(classdef, name, source)
+        params = positional_params(function)[1:] + function.args.kwonlyargs
+        if name == "__init__":
+            # A constructor's parameters are the config's fields.
+            scope = Scope(
+                base.module_globals,
+                aliases={p.arg: Field(p.arg) for p in params},
+                kwargs_name=function.args.kwarg.arg if function.args.kwarg else None,
+                class_constants=base.class_constants,
+            )
+        else:
+            scope = Scope(
+                base.module_globals, params=frozenset(p.arg for p in params), class_constants=base.class_constants
+            )
+        entries.append(_Entry(function, f"{classdef.name}.{name}", scope))
+    for prop, setter in _setters(classdef):
+        value = positional_params(setter)[1].arg
+        scope = Scope(base.module_globals, aliases={value: Field(prop)}, class_constants=base.class_constants)
+        entries.append(_Entry(setter, f"{classdef.name}.{prop}.setter", scope))
+    return entries
+
+
+def _callables(classdef: ast.ClassDef, source: ModuleSource, entries: Sequence[str]) -> Callables:
+    """Helpers a validator may call: plain methods (not the validators walked on their own) and module functions."""
+    methods = {
+        node.name: node
+        for node in classdef.body
+        if isinstance(node, ast.FunctionDef)
+        and node.name not in entries
+        and not any(ast.unparse(d).endswith(("property", "setter")) for d in node.decorator_list)
+    }
+    functions = {node.name: node for node in source.tree.body if isinstance(node, ast.FunctionDef)}
+    return Callables(class_name=classdef.name, methods=methods, functions=functions)
+
+
+_EMISSION_SUFFIX = {
+    "raise": "",
+    "warnings.warn": "_warning",
+    "logger": "_warning",
+    "minor_issues": "_ignored",
+    "normalise": "_normalised",
+}
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A finding that passed filters 1 and 2: a rule still waiting for its example configs."""
+
+    finding: Finding
+    predicate: Predicate
+    template: str
+    primary: str
+    source: Source
+    dropped: Dropped  # what to log if filter 3 fails
+
+
+def _screen(found: PathFinding, source_file: ModuleSource) -> _Candidate | Dropped | None:
+    """Filters 1 and 2: translatable conditions on config fields; a public, constant, non-default self-assign."""
     finding = found.finding
-    line = finding.line
-    source = Source(path=ctx.source.path, method=f"{ctx.native.class_name}.{ctx.method}", line=line)
+    source = Source(path=source_file.path, method=found.function, line=finding.line)
+    text = " and ".join(c.text for c in found.conditions) or "(none)"
 
-    def dropped(condition: str, reason: str) -> Dropped:
-        return Dropped(source=source, condition=condition or "(none)", reason=f"{finding.detector}: {reason}")
+    def dropped(reason: str) -> Dropped:
+        return Dropped(source=source, condition=text, reason=f"{finding.detector}: {reason}")
 
-    conditions = found.conditions
-    text = " and ".join(c.text for c in conditions)
-    if not conditions:
-        return dropped(text, "unconditional")
-    for condition in conditions:
-        if condition.predicate is None:
-            return dropped(text, f"untranslatable condition `{condition.text}`: {condition.problem}")
-    predicate = simplify(AllOf(tuple(c.predicate for c in conditions if c.predicate is not None)))
+    if finding.emission == "normalise" and not found.conditions:
+        return None  # plain attribute initialisation, not a normalisation
+    for condition in found.conditions:
+        if condition.predicate is None and not condition.argument_gate:
+            return dropped(f"untranslatable condition `{condition.text}`: {condition.problem}")
+    terms = tuple(c.predicate for c in found.conditions if c.predicate is not None)
+    if not terms:
+        gates = [c.text for c in found.conditions if c.argument_gate]
+        return dropped(f"guarded only by the validator's arguments ({', '.join(gates)})" if gates else "unconditional")
+    predicate = simplify(AllOf(terms))
+    fields = fields_of(predicate)
+    if finding.emission == "normalise":
+        target = finding.target or ""
+        if target.startswith("_"):
+            return dropped(f"assigns private state self.{target}")
+        if not finding.value_known:
+            return dropped(f"assigns self.{target} a value computed at run time")
+        terms = predicate.terms if isinstance(predicate, AllOf) else (predicate,)
+        if Atom(target, "==", None) in terms:
+            return dropped(f"fills in a default for self.{target}")
+        primary = target if target in fields else primary_field(predicate)
+        return _Candidate(finding, predicate, "", primary, source, dropped("no example configs"))
     if finding.message is None:
-        return dropped(text, "no message")
+        return dropped("no message")
     try:
         template = template_of(finding.message, found.scope)
     except Untranslatable as err:
-        return dropped(text, str(err))
-    found_witnesses = witnesses.derive(predicate, primary_field(predicate, template))
-    if found_witnesses is None:
-        return dropped(text, "no kwargs_positive/kwargs_negative pair is derivable from the predicate")
-    identifier = rule_id(ctx.library, ctx.native.name, predicate, template, taken)
+        return dropped(str(err))
+    primary = finding.target if finding.target in fields else primary_field(predicate, template)
+    return _Candidate(finding, predicate, template, primary, source, dropped("no example configs"))
+
+
+def _rule(
+    candidate: _Candidate, spec: LibrarySpec, native: NativeType, avoid: list[Predicate], taken: set[str]
+) -> Rule | Dropped:
+    """Filter 3: a positive and a one-field-off negative example config must be derivable."""
+    finding = candidate.finding
+    base = dict(native.constructor_kwargs)
+    if finding.emission == "normalise" and finding.target:
+        # Set the target to something else, so the library visibly overrides it.
+        base[finding.target] = witnesses.other_than(finding.value)
+    found = witnesses.derive(candidate.predicate, candidate.primary, base=base, avoid=avoid)
+    if found is None:
+        return replace(
+            candidate.dropped,
+            reason=f"{finding.detector}: no kwargs_positive/kwargs_negative pair is derivable from the predicate",
+        )
+    identifier = rule_id(
+        spec.library,
+        native.name,
+        candidate.predicate,
+        candidate.template,
+        taken,
+        primary=candidate.primary,
+        suffix=_EMISSION_SUFFIX[finding.emission],
+    )
     taken.add(identifier)
     return Rule(
         id=identifier,
-        native_type=ctx.native.name,
+        native_type=native.name,
         severity=finding.severity,
-        predicate=predicate,
-        kwargs_positive=found_witnesses.positive,
-        kwargs_negative=found_witnesses.negative,
-        message_template=template,
+        predicate=candidate.predicate,
+        kwargs_positive=found.positive,
+        kwargs_negative=found.negative,
+        message_template=candidate.template,
         emission=finding.emission,
-        source=source,
+        source=candidate.source,
         added_by="static",
         exception_type=finding.exception_type,
+        normalises_to={finding.target: finding.value} if finding.emission == "normalise" and finding.target else None,
     )
 
 
@@ -81,20 +221,35 @@ def mine(spec: LibrarySpec, detectors: Sequence[Detector] = DEFAULT_DETECTORS) -
     """Runs the static miner over every validator the SSOT names; fails loudly on a moved landmark."""
     version = spec.check_installed_version("static")
     landmarks = Landmarks(spec, version)
-    walker = Walker(detectors)
     rules: list[Rule] = []
     dropped: list[Dropped] = []
+    defaults: dict[str, dict[str, Any]] = {}
     taken: set[str] = set()
     for native in spec.native_types:
         cls = spec.import_class(native, version)
         module = landmarks.module_of(native, cls)
         source = load_module_source(module)
         classdef = landmarks.find_class(source, native)
-        for method_name in native.validators:
-            method = landmarks.find_method(classdef, method_name, source)
-            scope = Scope(module_globals=vars(sys.modules[module.__name__]))
-            ctx = _Context(spec.library, native, source, method_name)
-            for found in walker.walk(method, scope):
-                result = _to_rule(found, ctx, taken)
-                (rules if isinstance(result, Rule) else dropped).append(result)
-    return CorpusFile(library=spec.library, library_version=version, rules=tuple(rules), dropped=tuple(dropped))
+        base = Scope(module_globals=vars(sys.modules[module.__name__]), class_constants=_class_constants(cls, classdef))
+        defaults[native.name] = class_defaults(cls, find_method(classdef, "__init__"), base)
+        walker = Walker(detectors, _callables(classdef, source, native.validators))
+        candidates: list[_Candidate] = []
+        for entry in _entries(native, classdef, landmarks, source, base):
+            for found in walker.walk(entry.function, entry.scope, entry.qualname):
+                screened = _screen(found, source)
+                if isinstance(screened, _Candidate):
+                    candidates.append(screened)
+                elif isinstance(screened, Dropped):
+                    dropped.append(screened)
+        # Example configs should trip their own rule and no other.
+        for candidate in candidates:
+            avoid = [c.predicate for c in candidates if c.predicate != candidate.predicate]
+            result = _rule(candidate, spec, native, avoid, taken)
+            (rules if isinstance(result, Rule) else dropped).append(result)
+    return CorpusFile(
+        library=spec.library,
+        library_version=version,
+        rules=tuple(rules),
+        dropped=tuple(dropped),
+        defaults=defaults,
+    )

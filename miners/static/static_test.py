@@ -9,12 +9,12 @@ import pytest
 
 from miners import witnesses
 from miners.naming import rule_id
-from miners.schema.predicate import AllOf, AnyOf, Atom, Ref, evaluate, from_data
+from miners.schema.predicate import FALSY, AllOf, AnyOf, Atom, Ref, evaluate, from_data
 from miners.schema.template import matches
-from miners.static.conditions import Scope, Untranslatable, simplify, translate
+from miners.static.conditions import Field, Scope, Untranslatable, simplify, translate
 from miners.static.detectors import DEFAULT_DETECTORS
 from miners.static.messages import template_of
-from miners.static.walker import Walker
+from miners.static.walker import Callables, Walker
 
 
 class Special:
@@ -80,6 +80,7 @@ def test_truthiness_is_exact_for_plain_values():
     ("text", "reason"),
     [
         ("self._ready", "private state"),
+        ("self.a == unknown_name", "not a known constant"),
         ("len(self.a) > 3", "opaque"),
         ("self.a.startswith('x')", "opaque"),
         ("self.a > unknown_name", "not a known constant"),
@@ -117,9 +118,10 @@ SOURCE = textwrap.dedent(
 )
 
 
-def walk():
-    function = ast.parse(SOURCE).body[0]
-    return Walker(DEFAULT_DETECTORS).walk(function, Scope(dict(GLOBALS)))
+def walk(source=SOURCE, callables=None, **scope_args):
+    function = ast.parse(source).body[0]
+    scope = Scope(dict(GLOBALS), params=frozenset({"strict"}), **scope_args)
+    return Walker(DEFAULT_DETECTORS, callables).walk(function, scope, "Config.validate")
 
 
 def test_walker_collects_path_conditions():
@@ -136,7 +138,8 @@ def test_walker_collects_path_conditions():
     assert [c.text for c in by_line[6][0].conditions] == ["self.mode not in MODES"]
     # `if self.window is None: return` guards what follows.
     assert [c.text for c in by_line[21][0].conditions] == ["not (self.window is None)", "self.window % self.chunk != 0"]
-    assert by_line[17][0].conditions[0].problem.startswith("argument-gated")
+    # `if strict:` reads only the validator's argument.
+    assert by_line[17][0].conditions[0].argument_gate
 
 
 def test_loops_over_constants_are_unrolled_into_messages():
@@ -167,6 +170,119 @@ def test_literal_braces_survive():
     template = template_of(ast.parse("'use {key: value} pairs'", mode="eval").body, Scope({}))
     assert template == "use {{key: value}} pairs"
     assert matches(template, "error: use {key: value} pairs here")
+
+
+DETECTORS = textwrap.dedent(
+    """
+    def post_init(self, user_set=None):
+        minor_issues = {}
+        if self.temperature != 1.0 and _should_warn("temperature", user_set):
+            minor_issues["temperature"] = f"`temperature` is set to {self.temperature} but ignored"
+        if self.legacy is not None:
+            warnings.warn("`legacy` is deprecated", FutureWarning)
+        if self.desc_act and self.group_aware:
+            self.group_aware = False
+            logger.warning("`group_aware` was disabled: it is not compatible with `desc_act`")
+        if self.backend is None:
+            self.backend = "auto"
+        if self._private:
+            raise ValueError("never reported: private state")
+    """
+)
+
+
+def test_every_detector_and_the_argument_gate():
+    import logging
+    import warnings
+
+    globals_ = {"warnings": warnings, "logger": logging.getLogger("demo"), "_should_warn": lambda *a: True}
+    function = ast.parse(DETECTORS).body[0]
+    scope = Scope(globals_, params=frozenset({"user_set"}))
+    found = Walker(DEFAULT_DETECTORS).walk(function, scope, "Config.post_init")
+    kinds = [(f.finding.detector, f.finding.line) for f in found if f.conditions]
+    assert kinds == [
+        ("minor_issues_dict_assign", 5),
+        ("conditional_warnings_warn", 7),
+        ("conditional_self_assign", 9),
+        ("conditional_logger_warning", 10),
+        ("conditional_self_assign", 12),
+        ("conditional_raise", 14),
+    ]
+    minor = found[0]
+    # `_should_warn(..., user_set)` reads only the validator's argument: set aside, not guessed.
+    assert [c.argument_gate for c in minor.conditions] == [False]
+    assert minor.conditions[0].predicate == Atom("temperature", "!=", 1.0)
+    assert minor.finding.target == "temperature"
+    assign = next(f for f in found if f.finding.line == 9)
+    assert (assign.finding.target, assign.finding.value, assign.finding.value_known) == ("group_aware", False, True)
+    assert found[-1].conditions[0].problem == "reads private state _private"
+
+
+HELPERS = textwrap.dedent(
+    """
+    def _verify_count(n, limit):
+        if n < 1:
+            raise ValueError(f"n must be at least 1, got {n}.")
+        if n > limit:
+            raise ValueError(f"n must be at most {limit}, got {n}.")
+
+    class Config:
+        def _check_mode(self):
+            if self.mode not in MODES:
+                raise ValueError(f"mode must be one of {MODES}")
+
+        def validate(self):
+            _verify_count(self.n, LIMIT)
+            self._check_mode()
+    """
+)
+
+
+def test_depth_one_into_module_functions_and_methods():
+    tree = ast.parse(HELPERS)
+    function, classdef = tree.body
+    methods = {m.name: m for m in classdef.body}
+    callables = Callables(
+        "Config", methods={"_check_mode": methods["_check_mode"]}, functions={"_verify_count": function}
+    )
+    found = Walker(DEFAULT_DETECTORS, callables).walk(methods["validate"], Scope(dict(GLOBALS)), "Config.validate")
+    assert [(f.function, f.conditions[0].predicate) for f in found] == [
+        ("_verify_count", Atom("n", "<", 1)),
+        ("_verify_count", Atom("n", ">", 8)),  # `limit` bound to the module constant LIMIT
+        ("Config._check_mode", Atom("mode", "not_in", ["fast", "slow"])),
+    ]
+
+
+def test_setter_value_is_the_field():
+    setter = ast.parse(
+        "def load_in_4bit(self, value):\n"
+        "    if self.load_in_8bit and value:\n"
+        "        raise ValueError('load_in_4bit and load_in_8bit are both True')\n"
+    ).body[0]
+    scope = Scope(dict(GLOBALS), aliases={"value": Field("load_in_4bit")})
+    (found,) = Walker(DEFAULT_DETECTORS).walk(setter, scope, "Config.load_in_4bit.setter")
+    assert simplify(found.conditions[0].predicate) == AllOf(
+        (Atom("load_in_8bit", "not_in", list(FALSY)), Atom("load_in_4bit", "not_in", list(FALSY)))
+    )
+
+
+def test_checks_after_a_rewrite_are_not_about_the_config():
+    source = textwrap.dedent(
+        """
+        def post_init(self):
+            self.bits = int(self.bits)
+            if not isinstance(self.bits, int):
+                raise TypeError("`bits` must be convertible to an int")
+            if self.group is None:
+                self.group = 32
+            if self.group not in [32, 64]:
+                raise ValueError("`group` must be 32 or 64")
+        """
+    )
+    found = {f.finding.line: f for f in walk(source)}
+    assert "rewritten at line 3" in found[5].conditions[0].problem
+    # Only a group the config really set is checked: None was filled in before.
+    assert simplify(found[9].conditions[0].predicate) == Atom("group", "not_in", [32, 64, None])
 
 
 @pytest.mark.parametrize(
