@@ -136,6 +136,7 @@ def run_gate(spec: ssot.LibrarySpec, corpus: CorpusFile, corpus_path: str) -> tu
         library=corpus.library,
         library_version=corpus.library_version,
         rules=tuple(v.rule for v in verdicts if v.confirmed),
+        defaults=corpus.defaults,
     )
     quarantine = CorpusFile(
         library=corpus.library,

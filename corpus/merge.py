@@ -10,6 +10,10 @@ predicate) are one constraint found by two paths. The merged rule takes:
 | references                    | the union                             |
 | cross_validated_by            | every other producer that found it    |
 
+Different rules that their producers happened to give one id keep it in
+PRODUCER_ORDER, the later ones suffixed with their producer. Class defaults
+from all staging files are merged (they must agree).
+
 python -m corpus.merge --out merged.yaml staging/a.yaml staging/b.yaml ...
 """
 
@@ -57,18 +61,47 @@ def merge(files: Sequence[tuple[str, CorpusFile]]) -> CorpusFile:
         for rule in staged.rules:
             groups.setdefault(rule.fingerprint(first.library), []).append(rule)
     merged = [_merge_group(groups[key]) for key in sorted(groups)]
-    owners: dict[str, Rule] = {}
-    for rule in merged:
-        if rule.id in owners:
-            raise SchemaError(
-                first_path,
-                f"two different rules share this id (sources {owners[rule.id].source.method}:"
-                f"{owners[rule.id].source.line} and {rule.source.method}:{rule.source.line}); "
-                "the producer must give them distinct ids",
-                rule_id=rule.id,
-            )
-        owners[rule.id] = rule
-    return CorpusFile(library=first.library, library_version=first.library_version, rules=tuple(merged))
+    return CorpusFile(
+        library=first.library,
+        library_version=first.library_version,
+        rules=tuple(_unique_ids(merged, first_path)),
+        defaults=_merged_defaults(files),
+    )
+
+
+def _unique_ids(rules: Sequence[Rule], path: str) -> list[Rule]:
+    """Producers name rules independently, so two different rules may share an id: the one from
+    the producer earlier in PRODUCER_ORDER keeps it, the other is suffixed with its producer."""
+    by_id: dict[str, list[Rule]] = {}
+    for rule in rules:
+        by_id.setdefault(rule.id, []).append(rule)
+    unique: list[Rule] = []
+    for identifier in sorted(by_id):
+        group = sorted(by_id[identifier], key=lambda r: (PRODUCER_ORDER.index(r.added_by), r.fingerprint("")))
+        unique.append(group[0])
+        for rule in group[1:]:
+            renamed = f"{identifier}__{rule.added_by.replace(':', '_')}"
+            if renamed in by_id or any(r.id == renamed for r in unique):
+                raise SchemaError(
+                    path, f"cannot give a distinct id to a second rule named {identifier}", rule_id=identifier
+                )
+            unique.append(rule.with_changes(id=renamed))
+    return unique
+
+
+def _merged_defaults(files: Sequence[tuple[str, CorpusFile]]) -> dict[str, dict[str, object]]:
+    """Every producer's class defaults, one map per native type; producers must agree."""
+    merged: dict[str, dict[str, object]] = {}
+    for path, staged in files:
+        for native, values in staged.defaults.items():
+            into = merged.setdefault(native, {})
+            for name, value in values.items():
+                if name in into and into[name] != value:
+                    raise SchemaError(
+                        path, f"default of {native}.{name} is {value!r} here but {into[name]!r} elsewhere"
+                    )
+                into[name] = value
+    return {native: dict(sorted(values.items())) for native, values in sorted(merged.items())}
 
 
 def main(argv: list[str]) -> int:

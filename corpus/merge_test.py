@@ -67,10 +67,28 @@ def test_version_mismatch_between_staging_files_is_refused():
         merge([("a.yaml", staged(rule())), ("b.yaml", staged(rule(), version="2.0"))])
 
 
-def test_id_collision_between_different_rules_is_refused():
-    clash = rule(predicate=from_data({"field": "size", "op": "<", "value": 0}))
-    with pytest.raises(SchemaError, match="two different rules share this id"):
-        merge([("a.yaml", staged(rule(), clash))])
+def test_id_collision_between_different_rules_is_resolved_by_producer():
+    static = rule()
+    dynamic = rule(added_by="dynamic", predicate=from_data({"field": "size", "op": "<", "value": 0}))
+    merged = merge([("a.yaml", staged(dynamic)), ("b.yaml", staged(static))])
+    assert sorted(r.id for r in merged.rules) == ["demo.Config.size_le_0", "demo.Config.size_le_0__dynamic"]
+    assert next(r for r in merged.rules if r.id == "demo.Config.size_le_0").added_by == "static"
+
+
+def test_membership_order_does_not_split_a_rule():
+    one = rule(predicate=from_data({"field": "bits", "op": "not_in", "value": [2, 3, 4, 8]}))
+    two = rule(added_by="dynamic", predicate=from_data({"field": "bits", "op": "not_in", "value": [4, 2, 8, 3]}))
+    (merged,) = merge([("a.yaml", staged(one, two))]).rules
+    assert merged.cross_validated_by == ("dynamic",)
+
+
+def test_defaults_are_merged_and_must_agree():
+    a = CorpusFile("demo", "1.0", rules=(rule(),), defaults={"demo.Config": {"size": 1}})
+    b = CorpusFile("demo", "1.0", rules=(), defaults={"demo.Config": {"mode": "x"}})
+    assert merge([("a.yaml", a), ("b.yaml", b)]).defaults == {"demo.Config": {"mode": "x", "size": 1}}
+    c = CorpusFile("demo", "1.0", rules=(), defaults={"demo.Config": {"size": 2}})
+    with pytest.raises(SchemaError, match=r"default of demo\.Config\.size is 2 here but 1 elsewhere"):
+        merge([("a.yaml", a), ("c.yaml", c)])
 
 
 def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path):

@@ -87,12 +87,21 @@ def _forget_logged_once() -> None:
             cache_clear()
 
 
+def construct(cls: type, native: NativeType, kwargs: Mapping[str, Any]) -> Any:
+    """Builds a config the way the SSOT says the library's users do."""
+    if native.construct == "msgspec.convert":
+        import msgspec
+
+        return msgspec.convert(dict(kwargs), type=cls)
+    return cls(**kwargs)
+
+
 def replay(cls: type, native: NativeType, kwargs: Mapping[str, Any], *, library: str) -> Outcome:
     _forget_logged_once()
     outcome = Outcome()
     with _capturing(outcome, (library,)):
         try:
-            instance = cls(**kwargs)
+            instance = construct(cls, native, kwargs)
             for call in native.replay:
                 getattr(instance, call.method)(**call.kwargs)
             outcome.instance = instance

@@ -22,6 +22,7 @@ from miners.errors import MinerLandmarkMissingError, MinerVersionMismatchError, 
 from miners.schema import canonical_yaml
 
 ROLES = ("static", "dynamic", "lift", "gate")
+CONSTRUCTORS = ("call", "msgspec.convert")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,30 @@ class ReplayCall:
 
     method: str
     kwargs: Mapping[str, Any]
+
+
+PROBE_TYPES = ("int", "float", "bool", "str")
+
+
+@dataclass(frozen=True)
+class ProbeField:
+    """A field the dynamic miner probes: its type, and domain values worth trying (e.g. known modes)."""
+
+    name: str
+    type: str  # one of PROBE_TYPES
+    values: tuple[Any, ...] = ()
+    # The values are every valid value (a closed set of modes), so an inferred string
+    # allowlist can be trusted; otherwise a valid string the SSOT does not name would
+    # be claimed invalid.
+    complete: bool = False
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Fields whose validity depends on each other, probed together."""
+
+    name: str
+    fields: tuple[ProbeField, ...]
 
 
 @dataclass(frozen=True)
@@ -42,6 +67,10 @@ class NativeType:
     replay: tuple[ReplayCall, ...]
     # Arguments every construction needs (e.g. GPTQConfig's `bits`); part of every example config.
     constructor_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    # How a config is built from kwargs: `call` (`cls(**kwargs)`) or `msgspec.convert`
+    # (msgspec checks constraints when converting, not on direct construction).
+    construct: str = "call"
+    clusters: tuple[Cluster, ...] = ()
 
     @property
     def class_name(self) -> str:
@@ -129,6 +158,38 @@ def _replay_calls(data: Any, path: str, name: str) -> tuple[ReplayCall, ...]:
     return tuple(calls)
 
 
+def _clusters(data: Any, path: str, name: str) -> tuple[Cluster, ...]:
+    if data is None:
+        return ()
+    where = f"native_types.{name}.clusters"
+    if not isinstance(data, Mapping):
+        raise _fail(path, f"{where} must map cluster names to their fields")
+    clusters = []
+    for cluster_name in sorted(data):
+        fields_data = data[cluster_name]
+        if not isinstance(fields_data, Mapping) or not fields_data:
+            raise _fail(path, f"{where}.{cluster_name} must map field names to {{type: ..., values: [...]}}")
+        fields = []
+        for field_name in sorted(fields_data):
+            spec = fields_data[field_name]
+            if (
+                not isinstance(spec, Mapping)
+                or spec.get("type") not in PROBE_TYPES
+                or set(spec) - {"type", "values", "complete"}
+            ):
+                raise _fail(
+                    path,
+                    f"{where}.{cluster_name}.{field_name} needs type: one of {', '.join(PROBE_TYPES)} "
+                    "(and optional values: [...], complete: true|false)",
+                )
+            values = spec.get("values") or []
+            if not isinstance(values, list):
+                raise _fail(path, f"{where}.{cluster_name}.{field_name}.values must be a list")
+            fields.append(ProbeField(field_name, spec["type"], tuple(values), bool(spec.get("complete", False))))
+        clusters.append(Cluster(cluster_name, tuple(fields)))
+    return tuple(clusters)
+
+
 def load(path: str, *, display: str | None = None) -> LibrarySpec:
     shown = display or path
     data = canonical_yaml.read(path, display=shown)
@@ -160,7 +221,7 @@ def load(path: str, *, display: str | None = None) -> LibrarySpec:
         entry = natives_data[name]
         if not isinstance(entry, Mapping) or not isinstance(entry.get("module"), str):
             raise _fail(shown, f"native_types.{name} needs a 'module'")
-        extra = set(entry) - {"module", "validators", "replay", "constructor_kwargs"}
+        extra = set(entry) - {"module", "validators", "replay", "constructor_kwargs", "construct", "clusters"}
         if extra:
             raise _fail(shown, f"native_types.{name} has unknown keys {', '.join(sorted(extra))}")
         validators = entry.get("validators") or []
@@ -169,6 +230,9 @@ def load(path: str, *, display: str | None = None) -> LibrarySpec:
         constructor_kwargs = entry.get("constructor_kwargs") or {}
         if not isinstance(constructor_kwargs, Mapping):
             raise _fail(shown, f"native_types.{name}.constructor_kwargs must be a mapping")
+        construct = entry.get("construct", "call")
+        if construct not in CONSTRUCTORS:
+            raise _fail(shown, f"native_types.{name}.construct must be one of {', '.join(CONSTRUCTORS)}")
         natives.append(
             NativeType(
                 name,
@@ -176,6 +240,8 @@ def load(path: str, *, display: str | None = None) -> LibrarySpec:
                 tuple(validators),
                 _replay_calls(entry.get("replay"), shown, name),
                 dict(constructor_kwargs),
+                construct,
+                _clusters(entry.get("clusters"), shown, name),
             )
         )
     return LibrarySpec(

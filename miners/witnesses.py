@@ -92,58 +92,94 @@ def _key(value: Any) -> tuple[str, str]:
     return (type(value).__name__, repr(value))
 
 
-def candidates(predicate: Predicate, field: str) -> list[Any]:
-    """Values to try for `field`, most telling first, without type-confused duplicates."""
+# A sample value of each declared plain type, for fields the predicate says little about.
+_SAMPLES = {"int": 1, "float": 0.5, "str": "value", "bool": True, "list": [], "dict": {}, "tuple": []}
+
+
+def _fits_type(value: Any, types: frozenset[str]) -> bool:
+    """Whether a candidate is of a type the field is declared with (None and omission always are)."""
+    if value is None or value is OMIT or "other" in types:
+        return True
+    if isinstance(value, bool):
+        return "bool" in types
+    if isinstance(value, int):
+        return bool(types & {"int", "float"})
+    if isinstance(value, float):
+        return "float" in types
+    if isinstance(value, str):
+        return "str" in types
+    if isinstance(value, list):
+        return bool(types & {"list", "tuple"})
+    if isinstance(value, dict):
+        return "dict" in types
+    return True
+
+
+def _values_for(atom: Atom, field: str) -> list[Any]:
+    """Values that test one atom on `field`: both sides of it, most telling first."""
+    value = atom.value
+    if atom.op in PRESENCE:
+        return [OMIT, None]
+    if atom.op in ("in", "not_in") and value == list(FALSY):
+        # A truthiness test: the truthy side is True, and its falsy side is False or None.
+        return [True, False, None]
+    if atom.op in ("in", "not_in"):
+        members = [v for v in value if v is not None] + [v for v in value if v is None]
+        return (_fresh(field, value) + members) if atom.op == "not_in" else (members + _fresh(field, value))
+    if atom.op in ("type_is", "type_is_not"):
+        names = value if isinstance(value, list) else [value]
+        others = [sample for name, sample in TYPE_SAMPLES.items() if name not in names]
+        inside = [TYPE_SAMPLES[n] for n in names if n in TYPE_SAMPLES]
+        return (others + inside) if atom.op == "type_is_not" else (inside + others)
+    if isinstance(value, bool):
+        return [value, not value]
+    if _is_number(value):
+        return _neighbours(value)
+    if isinstance(value, str):
+        return [value, f"not_{value}"]
+    return [value]
+
+
+def _partner_values(predicate: Predicate, field: str, partners: list[str]) -> list[Any]:
+    """For a field compared with other fields: small values, and the constants those fields are
+    compared with, of the kind (int or float) the fields are compared with."""
+    related = {field, *partners}
+    constants = [a.value for a in _atoms(predicate) if a.field in related and _is_number(a.value)]
+    pool: list[Any] = [1.0, 2.0, 3.0, 4.0] if any(isinstance(v, float) for v in constants) else [1, 2, 3, 4]
+    for atom in _atoms(predicate):
+        if atom.field in partners and atom.op in ("in", "not_in") and isinstance(atom.value, list):
+            pool += [v for v in atom.value if _is_number(v)]
+        elif atom.field in partners and _is_number(atom.value):
+            pool.append(atom.value)
+    return pool
+
+
+def candidates(predicate: Predicate, field: str, types: frozenset[str] = frozenset()) -> list[Any]:
+    """Values to try for `field`, most telling first, without type-confused duplicates.
+
+    With the field's declared `types`, values of other types are left out — unless the
+    predicate itself tests the field's type, where a wrongly typed value is the point."""
     pool: list[Any] = []
     partners: list[str] = []
     for atom in _atoms(predicate):
-        value = atom.value
-        if isinstance(value, Ref) and field in (atom.field, value.field):
-            partners.append(value.field if atom.field == field else atom.field)
-            continue
-        if atom.field != field:
-            continue
-        if atom.op in PRESENCE:
-            pool += [OMIT, None]
-        elif atom.op in ("in", "not_in") and value == list(FALSY):
-            # A truthiness test: the truthy side is True, and its falsy side is False or None.
-            pool += [True, False, None]
-        elif atom.op in ("in", "not_in"):
-            members = [v for v in value if v is not None] + [v for v in value if v is None]
-            pool += (_fresh(field, value) + members) if atom.op == "not_in" else (members + _fresh(field, value))
-        elif atom.op in ("type_is", "type_is_not"):
-            names = value if isinstance(value, list) else [value]
-            others = [sample for name, sample in TYPE_SAMPLES.items() if name not in names]
-            inside = [TYPE_SAMPLES[n] for n in names if n in TYPE_SAMPLES]
-            pool += (others + inside) if atom.op == "type_is_not" else (inside + others)
-        elif isinstance(value, bool):
-            pool += [value, not value]
-        elif _is_number(value):
-            pool += _neighbours(value)
-        elif isinstance(value, str):
-            pool += [value, f"not_{value}"]
-        else:
-            pool.append(value)
+        if isinstance(atom.value, Ref) and field in (atom.field, atom.value.field):
+            partners.append(atom.value.field if atom.field == field else atom.field)
+        elif atom.field == field:
+            pool += _values_for(atom, field)
     numbers = sorted({a.value for a in _atoms(predicate) if a.field == field and _is_number(a.value)})
     for low, high in itertools.pairwise(numbers):
         # Between two bounds (`0 < x < 1`): the midpoint, a float unless it is whole.
         middle = (low + high) / 2
         pool.append(int(middle) if middle == int(middle) and isinstance(low, int) and isinstance(high, int) else middle)
     if partners:
-        # Compared with another field: small values, and the constants the other field is
-        # compared with, of the kind both fields are compared with.
-        related = {field, *partners}
-        constants = [a.value for a in _atoms(predicate) if a.field in related and _is_number(a.value)]
-        floats = any(isinstance(v, float) for v in constants)
-        pool += [1.0, 2.0, 3.0, 4.0] if floats else [1, 2, 3, 4]
-        for atom in _atoms(predicate):
-            if atom.field in partners and atom.op in ("in", "not_in") and isinstance(atom.value, list):
-                pool += [v for v in atom.value if _is_number(v)]
-            elif atom.field in partners and _is_number(atom.value):
-                pool.append(atom.value)
+        pool += _partner_values(predicate, field, partners)
     if all(value is None or value is OMIT for value in pool):
-        # Only compared with None: any value will do; an int is the commonest config value.
-        pool += [1, "value"]
+        # Only compared with None: any value will do; one of the declared type if known,
+        # else an int, the commonest config value.
+        pool += [_SAMPLES[t] for t in sorted(types) if t in _SAMPLES] or [1, "value"]
+    tests_type = any(a.field == field and a.op in ("type_is", "type_is_not") for a in _atoms(predicate))
+    if types and not tests_type:
+        pool = [value for value in pool if _fits_type(value, types)]
     seen: set[tuple[str, str]] = set()
     unique = []
     for value in pool:
@@ -174,17 +210,19 @@ def derive(
     primary: str | None = None,
     base: Mapping[str, Any] | None = None,
     avoid: Sequence[Predicate] = (),
+    types: Mapping[str, frozenset[str]] | None = None,
 ) -> Witnesses | None:
     """A positive and a minimal negative config for the predicate, or None if none was found.
 
     `base` holds arguments every construction needs; the predicate's own fields
     override them. `avoid` holds the predicates of the class's other error rules:
     examples that also trip one of those would make the library object for
-    another reason, so values that trip none are preferred.
+    another reason, so values that trip none are preferred. `types` are the fields'
+    declared plain types (miners.field_types).
     """
     fields = fields_of(predicate)
     context = AllOf((predicate, *avoid)) if avoid else predicate
-    pools = [candidates(context, f) for f in fields]
+    pools = [candidates(context, f, (types or {}).get(f, frozenset())) for f in fields]
     if not all(pools):
         return None
     common = {k: v for k, v in (base or {}).items() if k not in fields}

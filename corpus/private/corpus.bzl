@@ -1,12 +1,12 @@
-"""corpus: merge a library's staging files, then gate every rule against the live library."""
+"""corpus: merge a library's staging files, gate every rule against the live library, document the result."""
 
 load("//tools/bazel:python_tool_action.bzl", "run_python_tool")
 
 def _corpus_impl(ctx):
-    prefix = ctx.label.name + "/"
-    merged = ctx.actions.declare_file(prefix + "invariants.merged.yaml")
-    validated = ctx.actions.declare_file(prefix + "invariants.validated.yaml")
-    quarantine = ctx.actions.declare_file(prefix + "quarantine.yaml")
+    merged = ctx.actions.declare_file(ctx.label.name + ".invariants.merged.yaml")
+    validated = ctx.outputs.validated
+    quarantine = ctx.outputs.quarantine
+    docs = ctx.outputs.docs
 
     merge_args = ctx.actions.args()
     merge_args.add("--out", merged)
@@ -35,16 +35,36 @@ def _corpus_impl(ctx):
         mnemonic = "CorpusGate",
         progress_message = "Replaying %{label} against the live library",
     )
+
+    docs_args = ctx.actions.args()
+    docs_args.add("--validated", validated)
+    docs_args.add("--quarantine", quarantine)
+    docs_args.add("--out", docs)
+    run_python_tool(
+        ctx,
+        tool = ctx.attr._documenter,
+        arguments = [docs_args],
+        inputs = [validated, quarantine],
+        outputs = [docs],
+        mnemonic = "CorpusDocs",
+        progress_message = "Documenting %{label}",
+    )
     return [
-        DefaultInfo(files = depset([validated, quarantine])),
+        DefaultInfo(files = depset([validated, quarantine, docs])),
         OutputGroupInfo(merged = depset([merged])),
     ]
 
 corpus = rule(
     implementation = _corpus_impl,
-    doc = "A library's validated corpus: `<name>/invariants.validated.yaml` (rules that passed the " +
-          "gate) and `<name>/quarantine.yaml` (rules that did not, with reasons). The merged, " +
-          "pre-gate corpus is in the `merged` output group.",
+    # Predeclared, so each file has a label (`:<name>.rules.md`) for diff tests and update targets.
+    outputs = {
+        "docs": "%{name}.rules.md",
+        "quarantine": "%{name}.quarantine.yaml",
+        "validated": "%{name}.invariants.validated.yaml",
+    },
+    doc = "A library's corpus: `<name>.invariants.validated.yaml` (rules that passed the gate), " +
+          "`<name>.quarantine.yaml` (rules that did not, with reasons) and `<name>.rules.md` (a readable " +
+          "page). The merged, pre-gate corpus is in the `merged` output group.",
     attrs = {
         "gate": attr.label(
             doc = "The gate py_binary built with the library's pip hub (from library_tools).",
@@ -61,6 +81,11 @@ corpus = rule(
             doc = "miner_staging targets of this library.",
             mandatory = True,
             allow_files = [".yaml"],
+        ),
+        "_documenter": attr.label(
+            default = "//corpus:docs",
+            executable = True,
+            cfg = "exec",
         ),
         "_merger": attr.label(
             default = "//corpus:merge",

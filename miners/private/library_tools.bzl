@@ -3,17 +3,23 @@
 load("@rules_python//python:defs.bzl", "py_binary")
 
 _ENTRY_POINTS = {
+    "dynamic_miner": Label("//miners/dynamic:__main__.py"),
     "gate": Label("//corpus:gate.py"),
+    "lift_miner": Label("//miners/lifts:__main__.py"),
     "static_miner": Label("//miners/static:__main__.py"),
 }
 
 _LIBRARIES = {
+    "dynamic_miner": [Label("//miners/dynamic")],
     "gate": [Label("//corpus:gate_lib")],
+    "lift_miner": [Label("//miners/lifts")],
     "static_miner": [Label("//miners/static")],
 }
 
 def library_tools(requirements, visibility = None):
-    """Declares `static_miner` and `gate` py_binaries running against one library's environment.
+    """Declares the miners and the gate as py_binaries running in one library's environment.
+
+    The binaries are `static_miner`, `dynamic_miner`, `lift_miner` and `gate`.
 
     Args:
       requirements: every package of the library's hub (`all_requirements` of

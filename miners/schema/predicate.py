@@ -213,11 +213,19 @@ def to_data(predicate: Predicate) -> dict[str, Any]:
 
 
 def normalised(predicate: Predicate) -> str:
-    """A canonical text of the predicate: `all`/`any` terms sorted, one-term groups flattened."""
+    """A canonical text of the predicate: `all`/`any` terms and membership lists sorted, one-term groups flattened."""
 
     def norm(p: Predicate) -> Any:
         if isinstance(p, Atom):
-            return to_data(p)
+            data = to_data(p)
+            if p.op in MEMBERSHIP:
+                # A membership list is a set: its order is not part of the rule, and a
+                # one-element list is an (in)equality.
+                values = sorted(data["value"], key=lambda v: json.dumps(v, sort_keys=True))
+                if len(values) == 1:
+                    return {"field": p.field, "op": "==" if p.op == "in" else "!=", "value": values[0]}
+                data["value"] = values
+            return data
         terms = sorted((norm(t) for t in p.terms), key=lambda t: json.dumps(t, sort_keys=True))
         if len(terms) == 1:
             return terms[0]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from miners import witnesses
+from miners.field_types import field_types
 from miners.naming import primary_field, rule_id
 from miners.schema.predicate import AllOf, Atom, Predicate, fields_of
 from miners.schema.rule import CorpusFile, Dropped, Rule, Source
@@ -177,7 +178,13 @@ def _screen(found: PathFinding, source_file: ModuleSource) -> _Candidate | Dropp
 
 
 def _rule(
-    candidate: _Candidate, spec: LibrarySpec, native: NativeType, avoid: list[Predicate], taken: set[str]
+    candidate: _Candidate,
+    spec: LibrarySpec,
+    native: NativeType,
+    avoid: list[Predicate],
+    *,
+    taken: set[str],
+    types: dict[str, frozenset[str]],
 ) -> Rule | Dropped:
     """Filter 3: a positive and a one-field-off negative example config must be derivable."""
     finding = candidate.finding
@@ -185,7 +192,7 @@ def _rule(
     if finding.emission == "normalise" and finding.target:
         # Set the target to something else, so the library visibly overrides it.
         base[finding.target] = witnesses.other_than(finding.value)
-    found = witnesses.derive(candidate.predicate, candidate.primary, base=base, avoid=avoid)
+    found = witnesses.derive(candidate.predicate, candidate.primary, base=base, avoid=avoid, types=types)
     if found is None:
         return replace(
             candidate.dropped,
@@ -241,10 +248,11 @@ def mine(spec: LibrarySpec, detectors: Sequence[Detector] = DEFAULT_DETECTORS) -
                     candidates.append(screened)
                 elif isinstance(screened, Dropped):
                     dropped.append(screened)
-        # Example configs should trip their own rule and no other.
+        # Example configs should trip their own rule and no other, with values of the declared types.
+        types = field_types(cls)
         for candidate in candidates:
             avoid = [c.predicate for c in candidates if c.predicate != candidate.predicate]
-            result = _rule(candidate, spec, native, avoid, taken)
+            result = _rule(candidate, spec, native, avoid, taken=taken, types=types)
             (rules if isinstance(result, Rule) else dropped).append(result)
     return CorpusFile(
         library=spec.library,

@@ -39,10 +39,7 @@ def test_generation_config_validate_yields_at_least_ten_error_rules():
     assert "transformers.GenerationConfig.max_new_tokens_le_0" in ids
     assert "transformers.GenerationConfig.num_return_sequences_gt_num_beams" in ids
     for rule in corpus.rules:
-        assert rule.source.path in (
-            "transformers/generation/configuration_utils.py",
-            "transformers/utils/quantization_config.py",
-        )
+        assert rule.source.path.startswith("transformers/") and rule.source.path.endswith(".py")
         assert rule.message_template or rule.emission == "normalise"
 
 

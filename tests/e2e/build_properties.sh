@@ -15,8 +15,8 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 readonly TARGET=${1:-//corpus:transformers}
-readonly OUTPUTS=(corpus/transformers/invariants.validated.yaml corpus/transformers/quarantine.yaml)
-readonly PYTHON_MNEMONICS='["MineStatic", "CorpusMerge", "CorpusGate"]'
+readonly OUTPUTS=(corpus/transformers.invariants.validated.yaml corpus/transformers.quarantine.yaml corpus/transformers.rules.md)
+readonly PYTHON_MNEMONICS='["MineStatic", "MineDynamic", "MineLift", "CorpusMerge", "CorpusGate", "CorpusDocs"]'
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kiln-e2e.XXXXXX")
 base_a="$work/base-a" base_b="$work/base-b" disk="$work/disk-cache"

@@ -1,0 +1,92 @@
+"""The dynamic miner on a class with known rules: it finds them, and the overfitting guard holds."""
+
+from __future__ import annotations
+
+import pytest
+
+from miners.dynamic import infer, messages, probe
+from miners.dynamic.miner import mine_native
+from miners.schema.predicate import Atom, Ref, evaluate, from_data
+from miners.ssot import Cluster, NativeType, ProbeField
+from miners.testdata.demo_configs import ProbedConfig
+
+
+def native(*clusters):
+    return NativeType("demo.ProbedConfig", "demo", (), (), {}, "call", clusters)
+
+
+SIZES = Cluster("sizes", (ProbeField("k", "int"), ProbeField("n", "int")))
+MODES = Cluster("modes", (ProbeField("mode", "str", ("fast", "slow"), complete=True),))
+RATIO = Cluster("ratio", (ProbeField("ratio", "float"),))
+
+
+def test_values_are_typed_and_start_unset():
+    assert probe.field_values(ProbeField("x", "bool")) == [probe.OMIT, False, True]
+    floats = probe.field_values(ProbeField("x", "float"))
+    assert all(isinstance(v, float) for v in floats[1:])  # a bool is not a float
+    ints = probe.field_values(ProbeField("x", "int", (16, True)))
+    assert 16 in ints and not any(isinstance(v, bool) for v in ints[1:])
+    assert not set(probe.fresh_values(ProbeField("x", "int"))) & set(ints[1:])
+
+
+def test_large_clusters_are_sampled_deterministically():
+    big = Cluster("big", tuple(ProbeField(f"f{i}", "int") for i in range(6)))
+    first, second = probe.grid(big), probe.grid(big)
+    assert first == second
+    assert 100 < len(first) <= probe.SAMPLES
+
+
+def test_message_classes_ignore_the_values_quoted():
+    strings = {"not_a_valid_value"}
+    a = messages.template("n must be at least 1, got -1", strings)
+    b = messages.template("n must be at least 1, got 0.", strings)
+    assert a == b.rstrip(".") == "n must be at least {}, got {}"
+    assert messages.template("unknown mode 'not_a_valid_value'", strings) == "unknown mode '{}'"
+
+
+def by_predicate(rules):
+    return {str(r.predicate): r for r in rules}
+
+
+def test_finds_range_divisibility_allowlist_and_warning():
+    rules, _ = mine_native(ProbedConfig, native(SIZES, MODES, RATIO), "demo", set())
+    predicates = [r.predicate for r in rules]
+    assert Atom("n", "<=", 0) in predicates  # the canonical form of `n < 1` on ints
+    assert Atom("n", "not_divisible_by", Ref("k")) in predicates
+    assert Atom("mode", "not_in", ["fast", "slow"]) in predicates
+    warning = next(r for r in rules if r.severity == "warn")
+    assert warning.predicate == Atom("ratio", ">=", 1.5) and warning.emission == "warnings.warn"
+    for rule in rules:
+        assert evaluate(rule.predicate, rule.kwargs_positive) and not evaluate(rule.predicate, rule.kwargs_negative)
+        assert rule.added_by == "dynamic" and rule.observed_messages
+
+
+def test_allowlists_that_only_describe_the_grid_are_dropped():
+    rules, dropped = mine_native(ProbedConfig, native(SIZES), "demo", set())
+    # `n not_in [1, 2, 3, 4, 8]` fits the grid but fresh values (5, 7, ...) say otherwise.
+    assert Atom("n", "not_in", [1, 2, 3, 4, 8]) not in [r.predicate for r in rules]
+    assert any("outside the grid" in d.reason for d in dropped)
+
+
+def test_open_string_domains_get_no_allowlist():
+    open_modes = Cluster("modes", (ProbeField("mode", "str", ("fast",)),))
+    rules, _ = mine_native(ProbedConfig, native(open_modes), "demo", set())
+    assert not [r for r in rules if r.predicate.op == "not_in"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        # n rejected at 0 and below: a range, not an equality.
+        ([({"n": 0}, True), ({"n": -1}, True), ({"n": 2}, False), ({"n": 4}, False)], Atom("n", "<=", 0)),
+    ],
+)
+def test_templates_fit_exactly(rows, expected):
+    made = [
+        probe.Row(kwargs, "builtins.ValueError" if bad else None, "x" if bad else None, (), ()) for kwargs, bad in rows
+    ]
+    evidence = infer.Evidence(tuple(r for r in made if r.raised), tuple(r for r in made if not r.raised), {})
+    cluster = Cluster("c", (ProbeField("n", "int"),))
+    found = [p for _, p in infer.candidates(cluster, evidence)]
+    assert expected in found
+    assert from_data({"field": "n", "op": "==", "value": 0}) not in found  # does not explain -1

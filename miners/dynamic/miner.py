@@ -1,0 +1,240 @@
+"""The dynamic miner: probe each cluster, group what the library said into message classes,
+infer predicates (infer.py), and keep only those confirmed outside the probe grid.
+
+Overfitting guard: a predicate that fits the grid may only describe the grid
+(`max_new_tokens not_in [1, 16]`). Each candidate is re-probed with values of
+the same type that the grid never used, starting from a row that triggered
+and from one that did not; the library must agree with the predicate on every
+such probe, and at least one must be conclusive.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from miners.dynamic import infer, messages, probe
+from miners.naming import rule_id
+from miners.schema.predicate import Predicate, evaluate, fields_of, normalised
+from miners.schema.rule import CorpusFile, Dropped, Rule, Source
+from miners.ssot import Cluster, LibrarySpec, NativeType
+from miners.static.conditions import Untranslatable, plain_value
+from miners.static.source import relative_path
+
+MAX_OBSERVED = 3
+
+
+def _classes(row: probe.Row, strings: frozenset[str]) -> dict[str, str]:
+    """Message class key -> emission, for everything one probe said."""
+    if row.raised is not None:
+        return {messages.template(row.raised, strings): "raise"}
+    found = {messages.template(text, strings): "logger" for text in row.logged}
+    found.update({messages.template(text, strings): "warnings.warn" for text in row.warned})
+    return found
+
+
+@dataclass(frozen=True)
+class _Target:
+    cls: type
+    native: NativeType
+    library: str
+    defaults: Mapping[str, Any]
+
+    def probe(self, kwargs: Mapping[str, Any]) -> probe.Row:
+        return probe.probe(self.cls, self.native, kwargs, self.library)
+
+
+def _defaults(cls: type, native: NativeType, fields: Sequence[str]) -> dict[str, Any]:
+    """What unset fields hold: read off an instance built from the constructor arguments alone."""
+    try:
+        instance = cls(**native.constructor_kwargs)
+    except Exception:  # no defaults is a usable answer
+        return {}
+    found = {}
+    for name in fields:
+        try:
+            found[name] = plain_value(getattr(instance, name))
+        except (AttributeError, Untranslatable):
+            continue
+    return found
+
+
+def _unsupported(cluster: Cluster, predicate: Predicate, evidence: infer.Evidence) -> str | None:
+    """A single-field claim about a grid value the library never answered for (every such row
+    was stopped by another check) is a guess: name it, so the candidate is dropped. (A
+    cross-field claim may cover another field's invalid values; those configs are rejected
+    anyway, by that field's own check.)"""
+    if len(fields_of(predicate)) != 1:
+        return None
+    answered = (*evidence.triggering, *evidence.clean)
+    start = evidence.triggering[0].kwargs
+    for field in cluster.fields:
+        if field.name not in fields_of(predicate):
+            continue
+        for value in probe.field_values(field):
+            seen = any(r.kwargs.get(field.name, probe.OMIT) == value for r in answered)
+            if value is probe.OMIT or seen:
+                continue
+            if evaluate(predicate, {**start, field.name: value}, evidence.defaults):
+                return f"claims {field.name}={value!r} is rejected, but every probe of it was stopped by another check"
+    return None
+
+
+def _confirmed(
+    target: _Target,
+    cluster: Cluster,
+    predicate: Predicate,
+    key: str,
+    evidence: infer.Evidence,
+    *,
+    strings: frozenset[str],
+) -> str | None:
+    """None when fresh values agree with the predicate; otherwise why not."""
+    unsupported = _unsupported(cluster, predicate, evidence)
+    if unsupported is not None:
+        return unsupported
+    types = {f.name: f for f in cluster.fields}
+    starts = [evidence.triggering[0].kwargs, evidence.clean[0].kwargs]
+    conclusive = 0
+    for name in fields_of(predicate):
+        for value in probe.fresh_values(types[name]):
+            for start in starts:
+                kwargs = {**start, name: value}
+                row = target.probe(kwargs)
+                said = key in _classes(row, strings)
+                if row.raised is not None and not said:
+                    continue  # stopped by another check: says nothing about this one
+                if said != evaluate(predicate, kwargs, target.defaults):
+                    return f"disagrees with the library outside the grid at {dict(sorted(kwargs.items()))}"
+                conclusive += 1
+    if conclusive == 0 and any(types[n].type != "bool" for n in fields_of(predicate)):
+        return "no conclusive probe outside the grid"
+    return None
+
+
+def _observed(rows: Sequence[probe.Row], key: str, strings: frozenset[str]) -> set[str]:
+    """The library's own messages of one class, as it printed them."""
+    texts = set()
+    for row in rows:
+        for text in (row.raised,) if row.raised is not None else (*row.logged, *row.warned):
+            if messages.template(text, strings) == key:
+                texts.add(text)
+    return texts
+
+
+def _materialise(kwargs: Mapping[str, Any], predicate: Predicate, target: _Target) -> dict[str, Any]:
+    """The example config, with the predicate's unset fields written out as their defaults."""
+    full = {**target.native.constructor_kwargs, **kwargs}
+    for name in fields_of(predicate):
+        if name not in full and name in target.defaults:
+            full[name] = target.defaults[name]
+    return {k: full[k] for k in sorted(full)}
+
+
+def _distance(a: Mapping[str, Any], b: Mapping[str, Any]) -> int:
+    return sum(1 for k in a.keys() | b.keys() if a.get(k, probe.OMIT) != b.get(k, probe.OMIT))
+
+
+def _exception_name(qualified: str | None) -> str | None:
+    if qualified is None:
+        return None
+    module, _, name = qualified.rpartition(".")
+    return name if module == "builtins" else qualified
+
+
+def _source(cls: type, native: NativeType) -> Source:
+    try:
+        line = inspect.getsourcelines(cls)[1]
+    except (OSError, TypeError):
+        line = 1
+    calls = "".join(f".{call.method}()" for call in native.replay)
+    return Source(relative_path(sys.modules[cls.__module__]), f"{native.class_name}(**kwargs){calls}", line)
+
+
+def _mine_cluster(target: _Target, cluster: Cluster, taken: set[str]) -> tuple[list[Rule], list[Dropped]]:
+    rows = [target.probe(kwargs) for kwargs in probe.grid(cluster)]
+    strings = frozenset(
+        v for f in cluster.fields for v in (*probe.field_values(f), *probe.fresh_values(f)) if isinstance(v, str)
+    )
+    classes = [_classes(row, strings) for row in rows]
+    said: dict[str, str] = {}
+    for found in classes:
+        said.update(found)
+    rules: list[Rule] = []
+    dropped: list[Dropped] = []
+    source = _source(target.cls, target.native)
+    for key in sorted(said):
+        triggering = tuple(r for r, c in zip(rows, classes, strict=True) if key in c)
+        clean = tuple(r for r, c in zip(rows, classes, strict=True) if r.accepted and key not in c)
+        evidence = infer.Evidence(triggering, clean, target.defaults)
+        for template_name, predicate in infer.candidates(cluster, evidence):
+            problem = _confirmed(target, cluster, predicate, key, evidence, strings=strings)
+            if problem is not None:
+                dropped.append(
+                    Dropped(source, f"{template_name}: {normalised(predicate)}", f"dynamic {key[:80]!r}: {problem}")
+                )
+                continue
+            positive = min(triggering, key=lambda r: (len(r.kwargs), sorted(map(str, r.kwargs.items()))))
+            negative = min(
+                clean, key=lambda r: (_distance(r.kwargs, positive.kwargs), sorted(map(str, r.kwargs.items())))
+            )
+            kwargs_positive = _materialise(positive.kwargs, predicate, target)
+            kwargs_negative = _materialise(negative.kwargs, predicate, target)
+            if not evaluate(predicate, kwargs_positive) or evaluate(predicate, kwargs_negative):
+                dropped.append(
+                    Dropped(
+                        source, f"{template_name}: {normalised(predicate)}", "dynamic: examples need unknown defaults"
+                    )
+                )
+                continue
+            emission = said[key]
+            identifier = rule_id(
+                target.library, target.native.name, predicate, key, taken, primary=fields_of(predicate)[0]
+            )
+            taken.add(identifier)
+            rules.append(
+                Rule(
+                    id=identifier,
+                    native_type=target.native.name,
+                    severity="error" if emission == "raise" else "warn",
+                    predicate=predicate,
+                    kwargs_positive=kwargs_positive,
+                    kwargs_negative=kwargs_negative,
+                    message_template=key,
+                    emission=emission,
+                    source=source,
+                    added_by="dynamic",
+                    exception_type=_exception_name(positive.exception_type) if emission == "raise" else None,
+                    observed_messages=tuple(sorted(_observed(triggering, key, strings)))[:MAX_OBSERVED],
+                )
+            )
+    return rules, dropped
+
+
+def mine_native(cls: type, native: NativeType, library: str, taken: set[str]) -> tuple[list[Rule], list[Dropped]]:
+    """Probes every cluster of one native type."""
+    fields = [f.name for cluster in native.clusters for f in cluster.fields]
+    target = _Target(cls, native, library, _defaults(cls, native, fields))
+    rules: list[Rule] = []
+    dropped: list[Dropped] = []
+    for cluster in native.clusters:
+        found, lost = _mine_cluster(target, cluster, taken)
+        rules += found
+        dropped += lost
+    return rules, dropped
+
+
+def mine(spec: LibrarySpec) -> CorpusFile:
+    version = spec.check_installed_version("dynamic")
+    rules: list[Rule] = []
+    dropped: list[Dropped] = []
+    taken: set[str] = set()
+    for native in spec.native_types:
+        if native.clusters:
+            found, lost = mine_native(spec.import_class(native, version), native, spec.library, taken)
+            rules += found
+            dropped += lost
+    return CorpusFile(library=spec.library, library_version=version, rules=tuple(rules), dropped=tuple(dropped))

@@ -1,0 +1,1 @@
+"""Type-system lifts: rules read from declared constraints (pydantic, msgspec, dataclass Literals)."""

@@ -1,0 +1,1 @@
+"""Small config classes with known validation, for the miners' own tests."""

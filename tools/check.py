@@ -1,0 +1,176 @@
+"""Check config files against a library's validated corpus, before a long job trips over them.
+
+    ./bazelw run //tools:check -- --library transformers my_config.yaml [other.json ...]
+
+A config file (YAML or JSON) maps config classes to the keyword arguments a job
+passes them:
+
+    GenerationConfig:                 # or transformers.GenerationConfig
+      do_sample: false
+      temperature: 0.7
+
+Every rule that fires is reported — `error` (the library will raise), `warn`
+(it will warn) and `dormant` (it will silently ignore or change a setting) —
+with the library's own message and a fix taken from the rule's passing
+example. Exit status: 1 when an `error` rule fires, 2 for bad input, else 0.
+
+As a library: `check_config(corpus, {"GenerationConfig": {...}})` returns the
+findings; `load_library_corpus("transformers")` loads the checked-in corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from miners.errors import MinerError, SchemaError
+from miners.schema.predicate import evaluate, fields_of
+from miners.schema.rule import CorpusFile, Rule, load_corpus
+
+SEVERITY_ORDER = ("error", "warn", "dormant")
+EXIT_CLEAN, EXIT_ERRORS, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class ConfigError(MinerError):
+    """A config file that cannot be checked: unreadable, not a mapping, an unknown class."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule that fires on one config section."""
+
+    rule: Rule
+    native_type: str
+
+    @property
+    def fields(self) -> list[str]:
+        return fields_of(self.rule.predicate)
+
+    @property
+    def message(self) -> str:
+        """The library's message, its varying parts shown as `…`."""
+        if self.rule.emission == "normalise":
+            ((field, value),) = (self.rule.normalises_to or {}).items()
+            return f"{self.native_type} silently sets {field} to {value!r}"
+        pieces = self.rule.message_template.split("{}")
+        return "…".join(piece.replace("{{", "{").replace("}}", "}") for piece in pieces)
+
+    @property
+    def fix(self) -> str:
+        """What the rule's passing example does differently."""
+        positive, negative = self.rule.kwargs_positive, self.rule.kwargs_negative
+        changes = [
+            f"{name}={negative[name]!r}" if name in negative else f"leave {name} unset"
+            for name in sorted(positive.keys() | negative.keys())
+            if positive.get(name, _UNSET) != negative.get(name, _UNSET)
+        ]
+        return "e.g. " + ", ".join(changes) if changes else ""
+
+    def to_data(self) -> dict[str, Any]:
+        return {"id": self.rule.id, "severity": self.rule.severity, "fields": self.fields, "message": self.message}
+
+
+_UNSET = object()
+
+
+# The checked-in corpora: beside this file in the workspace, and in the runfiles of //tools:check.
+CORPORA = Path(__file__).parent.parent / "corpus"
+
+
+def known_libraries() -> list[str]:
+    return sorted(p.parent.name for p in CORPORA.glob("*/invariants.validated.yaml"))
+
+
+def corpus_path(library: str) -> Path:
+    path = CORPORA / library / "invariants.validated.yaml"
+    if not path.exists():
+        raise ConfigError(f"no corpus for library {library!r}; known libraries: {', '.join(known_libraries())}")
+    return path
+
+
+def load_library_corpus(library: str) -> CorpusFile:
+    return load_corpus(corpus_path(library), display=f"corpus/{library}/invariants.validated.yaml")
+
+
+def _section_type(corpus: CorpusFile, key: str, path: str) -> str:
+    natives = sorted({r.native_type for r in corpus.rules} | set(corpus.defaults))
+    for native in natives:
+        if key in (native, native.rsplit(".", 1)[-1]):
+            return native
+    raise ConfigError(
+        f"{path}: unknown config class {key!r} for {corpus.library}; known classes: "
+        + ", ".join(n.rsplit(".", 1)[-1] for n in natives)
+    )
+
+
+def check_config(corpus: CorpusFile, config: Mapping[str, Any], path: str = "<config>") -> list[Finding]:
+    """The rules of `corpus` that fire on `config` (class name -> kwargs), most severe first."""
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"{path}: a config file must map class names to their keyword arguments")
+    findings: list[Finding] = []
+    for key, kwargs in config.items():
+        native = _section_type(corpus, str(key), path)
+        if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
+            raise ConfigError(f"{path}: {key}: expected a mapping of argument names to values, got {kwargs!r}")
+        defaults = corpus.defaults.get(native, {})
+        for rule in corpus.rules:
+            if rule.native_type == native and evaluate(rule.predicate, kwargs, defaults):
+                findings.append(Finding(rule, native))
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER.index(f.rule.severity), f.rule.id))
+
+
+def read_config(path: str) -> Any:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read it ({err.strerror})") from None
+    try:
+        return json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: not valid {'JSON' if path.endswith('.json') else 'YAML'}: {err}") from None
+
+
+def _report_text(path: str, findings: Sequence[Finding]) -> str:
+    if not findings:
+        return f"{path}: no rule fires"
+    lines = [f"{path}: {len(findings)} rule(s) fire"]
+    for finding in findings:
+        lines.append(f"  {finding.rule.severity:7} {finding.rule.id}")
+        lines.append(f"          fields: {', '.join(finding.fields)}")
+        lines.append(f"          library: {finding.message}")
+        if finding.fix:
+            lines.append(f"          fix: {finding.fix}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="check", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--library", required=True, help="the library the configs are for, e.g. transformers")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("configs", nargs="+", help="config files (.yaml, .yml or .json)")
+    args = parser.parse_args(argv)
+    base = os.environ.get("BUILD_WORKING_DIRECTORY", ".")
+    try:
+        corpus = load_library_corpus(args.library)
+        results = {path: check_config(corpus, read_config(os.path.join(base, path)), path) for path in args.configs}
+    except (ConfigError, SchemaError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.format == "json":
+        print(json.dumps({path: [f.to_data() for f in found] for path, found in results.items()}, indent=2))
+    else:
+        print("\n".join(_report_text(path, found) for path, found in results.items()))
+    errors = any(f.rule.severity == "error" for found in results.values() for f in found)
+    return EXIT_ERRORS if errors else EXIT_CLEAN
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
