@@ -32,14 +32,8 @@ from miners.schema.predicate import evaluate
 from miners.schema.rule import CorpusFile, Quarantined, Rule, load_corpus
 from miners.schema.template import matches
 
-CHECKS = (
-    "positive_triggers",
-    "message_matches_template",
-    "negative_does_not_trigger",
-    "predicate_consistent",
-)
-
 Replayer = Callable[[Rule, dict], Outcome]
+_UNSET = object()
 
 
 @dataclass(frozen=True)
@@ -52,59 +46,122 @@ class Verdict:
         return not self.failures
 
 
-_UNSET = object()
+class _Replays:
+    """The rule's two example configs, each replayed once, on first use."""
+
+    def __init__(self, rule: Rule, run: Replayer) -> None:
+        self.rule, self._run = rule, run
+        self._outcomes: dict[str, Outcome] = {}
+
+    def __getitem__(self, side: str) -> Outcome:
+        if side not in self._outcomes:
+            kwargs = self.rule.kwargs_positive if side == "positive" else self.rule.kwargs_negative
+            self._outcomes[side] = self._run(self.rule, dict(kwargs))
+        return self._outcomes[side]
 
 
-def _observe(outcome: Outcome, rule: Rule, kwargs: Mapping[str, Any]) -> tuple[bool, list[str]]:
-    """Whether the library did what the rule says it does, and what it said (or did) instead."""
+def _said(outcome: Outcome, rule: Rule) -> list[str]:
+    """What the library said through the rule's channel."""
+    raised = [outcome.exception_message] if outcome.exception is not None else []
     if rule.emission == "raise":
-        said = [outcome.exception_message] if outcome.exception is not None else []
-        return outcome.exception_is(rule.exception_type), said
+        return raised
+    if rule.emission == "warnings.warn":
+        return outcome.warnings
+    if rule.emission == "logger":
+        return outcome.logs
+    return raised + outcome.warnings + outcome.logs  # minor issues: logged, or raised when strict
+
+
+def _normalised(outcome: Outcome, rule: Rule) -> tuple[Any, Any]:
+    """(value the field ended with, value the rule says it is set to)."""
+    ((field, value),) = (rule.normalises_to or {"": None}).items()
+    return getattr(outcome.instance, field, _UNSET), value
+
+
+def _changed(outcome: Outcome, rule: Rule, kwargs: Mapping[str, Any]) -> bool:
+    ((field, _),) = (rule.normalises_to or {"": None}).items()
+    actual, _value = _normalised(outcome, rule)
+    return outcome.instance is not None and actual is not _UNSET and kwargs.get(field, _UNSET) != actual
+
+
+def _triggers(outcome: Outcome, rule: Rule, kwargs: Mapping[str, Any]) -> bool:
+    """Whether an outcome shows this rule's effect, message included."""
     if rule.emission == "normalise":
-        ((field, value),) = (rule.normalises_to or {"": None}).items()
-        if outcome.instance is None:
-            return False, [outcome.exception_message]
-        actual = getattr(outcome.instance, field, _UNSET)
-        changed = kwargs.get(field, _UNSET) != value
-        return changed and actual == value and type(actual) is type(value), [f"{field} = {actual!r}"]
-    said = ([outcome.exception_message] if outcome.exception is not None else []) + outcome.warnings + outcome.logs
-    return any(matches(rule.message_template, text) for text in said), said
+        actual, value = _normalised(outcome, rule)
+        return _changed(outcome, rule, kwargs) and actual == value and type(actual) is type(value)
+    if rule.emission == "raise" and not outcome.exception_is(rule.exception_type):
+        return False
+    return any(matches(rule.message_template, text) for text in _said(outcome, rule))
 
 
-def check_rule(rule: Rule, run: Replayer) -> Verdict:
-    failures: list[str] = []
-    positive = run(rule, dict(rule.kwargs_positive))
-    triggered, said = _observe(positive, rule, rule.kwargs_positive)
+def positive_triggers(rule: Rule, replays: _Replays) -> str | None:
+    """kwargs_positive makes the library act: raise (of the declared type), warn, log, or change the field."""
+    outcome = replays["positive"]
     if rule.emission == "raise":
-        if positive.exception is None:
-            failures.append("positive_triggers: kwargs_positive was accepted (expected a raise)")
-        elif not triggered:
-            failures.append(
-                f"positive_triggers: raised {type(positive.exception).__name__} "
-                f"({positive.exception_message[:200]!r}), expected {rule.exception_type}"
+        if outcome.exception is None:
+            return "kwargs_positive was accepted (expected a raise)"
+        if not outcome.exception_is(rule.exception_type):
+            return (
+                f"raised {type(outcome.exception).__name__} ({outcome.exception_message[:200]!r}), "
+                f"expected {rule.exception_type}"
             )
-        if not any(matches(rule.message_template, text) for text in said):
-            failures.append(f"message_matches_template: the library said {(said[0][:300] if said else 'nothing')!r}")
-    elif rule.emission == "normalise":
-        if positive.exception is not None:
-            failures.append(f"positive_triggers: kwargs_positive raised {type(positive.exception).__name__}")
-        elif not triggered:
-            failures.append(f"positive_triggers: not normalised to {dict(rule.normalises_to or {})}: {said[0]}")
-    elif not triggered:
-        failures.append(f"positive_triggers: kwargs_positive did not emit the message ({rule.emission})")
-        failures.append(f"message_matches_template: the library said {(said[0][:300] if said else 'nothing')!r}")
-    negative = run(rule, dict(rule.kwargs_negative))
-    if negative.exception is not None:
-        failures.append(
-            f"negative_does_not_trigger: kwargs_negative raised {type(negative.exception).__name__}: "
-            f"{negative.exception_message[:300]!r}"
+        return None
+    if rule.emission == "normalise":
+        if outcome.exception is not None:
+            return f"kwargs_positive raised {type(outcome.exception).__name__}: {outcome.exception_message[:200]!r}"
+        return None if _changed(outcome, rule, rule.kwargs_positive) else "the field was left as given"
+    return None if _said(outcome, rule) else f"kwargs_positive emitted nothing ({rule.emission})"
+
+
+def message_matches_template(rule: Rule, replays: _Replays) -> str | None:
+    """What the library says matches the template (for a normalisation: the value it sets)."""
+    outcome = replays["positive"]
+    if rule.emission == "normalise":
+        actual, value = _normalised(outcome, rule)
+        return (
+            None if actual == value and type(actual) is type(value) else f"the field ended as {actual!r}, not {value!r}"
         )
-    elif _observe(negative, rule, rule.kwargs_negative)[0]:
-        failures.append("negative_does_not_trigger: kwargs_negative still triggers the rule")
+    said = _said(outcome, rule)
+    if any(matches(rule.message_template, text) for text in said):
+        return None
+    return f"the library said {(said[0][:300] if said else 'nothing')!r}"
+
+
+def negative_does_not_trigger(rule: Rule, replays: _Replays) -> str | None:
+    """kwargs_negative constructs without raising and without the rule's effect."""
+    outcome = replays["negative"]
+    if outcome.exception is not None:
+        return f"kwargs_negative raised {type(outcome.exception).__name__}: {outcome.exception_message[:300]!r}"
+    if _triggers(outcome, rule, rule.kwargs_negative):
+        return "kwargs_negative still triggers the rule"
+    return None
+
+
+def predicate_consistent(rule: Rule, replays: _Replays) -> str | None:
+    """The predicate is true on kwargs_positive and false on kwargs_negative."""
     if not evaluate(rule.predicate, rule.kwargs_positive):
-        failures.append("predicate_consistent: the predicate is false on kwargs_positive")
+        return "the predicate is false on kwargs_positive"
     if evaluate(rule.predicate, rule.kwargs_negative):
-        failures.append("predicate_consistent: the predicate is true on kwargs_negative")
+        return "the predicate is true on kwargs_negative"
+    return None
+
+
+Check = Callable[[Rule, _Replays], "str | None"]
+CHECKS: dict[str, Check] = {
+    "positive_triggers": positive_triggers,
+    "message_matches_template": message_matches_template,
+    "negative_does_not_trigger": negative_does_not_trigger,
+    "predicate_consistent": predicate_consistent,
+}
+
+
+def check_rule(rule: Rule, run: Replayer, checks: Mapping[str, Check] = CHECKS) -> Verdict:
+    replays = _Replays(rule, run)
+    failures = []
+    for name, check in checks.items():
+        problem = check(rule, replays)
+        if problem is not None:
+            failures.append(f"{name}: {problem}")
     return Verdict(rule, tuple(failures))
 
 

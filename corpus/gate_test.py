@@ -95,6 +95,14 @@ def test_fixpoint_each_check_catches_its_case(mined, run, check):
     assert failed == {check}, verdict.failures
 
 
+@pytest.mark.parametrize("check", CHECKS)
+def test_fixpoint_without_the_check_its_case_would_ship(mined, run, check):
+    # What removing the check from the gate would do: its malformed rule passes.
+    good = rule_by_id(mined, "max_new_tokens_le_0")
+    weakened = {name: function for name, function in CHECKS.items() if name != check}
+    assert check_rule(FIXPOINT[check](good), run, weakened).failures == ()
+
+
 def test_an_accepted_positive_fails_positive_triggers(mined, run):
     rule = rule_by_id(mined, "max_new_tokens_le_0").with_changes(
         kwargs_positive={"max_new_tokens": 5},
