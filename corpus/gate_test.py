@@ -47,10 +47,9 @@ def rule_by_id(mined, suffix):
     return next(r for r in mined.rules if r.id.endswith(suffix))
 
 
-# Replays that cannot pass here, pinned rule by rule in transformers_corpus_test.py:
-# BitsAndBytesConfig builds torch dtypes in its constructor (the hub has no torch), and
-# PreTrainedConfig's problem_type check depends on a derived property.
-KNOWN_QUARANTINE = ("transformers.BitsAndBytesConfig", "transformers.PreTrainedConfig")
+# Replays that cannot pass here (pinned rule by rule in transformers_corpus_test.py):
+# BitsAndBytesConfig builds torch dtypes in its constructor, and the hub has no torch.
+KNOWN_QUARANTINE = ("transformers.BitsAndBytesConfig",)
 
 
 def test_every_mined_rule_passes(mined, run):

@@ -30,9 +30,6 @@ PRE_TRAINED = "transformers.PreTrainedConfig."
 EXPECTED_QUARANTINE = {
     # transformers annotates problem_type as a Literal but never checks it.
     PRE_TRAINED + "problem_type_not_in_allowed": "positive_triggers: kwargs_positive was accepted",
-    # The check reads num_labels, a property derived from id2label: the mined predicate
-    # cannot say which id2label makes num_labels 1.
-    PRE_TRAINED + "problem_type_eq_single_label_classification": "positive_triggers: kwargs_positive was accepted",
 }
 
 

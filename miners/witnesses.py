@@ -59,7 +59,7 @@ def _is_number(value: Any) -> bool:
 
 def _neighbours(value: int | float) -> list[Any]:
     if isinstance(value, int):
-        return [value, value + 1, value - 1, value + 2]
+        return [value, value + 1, value - 1, value + 2, value - 2]
     return [value, value + 0.5, value - 0.5, value + 1.0, value / 2 if value else 0.25]
 
 
@@ -70,8 +70,8 @@ def _fresh(field: str, taken: list[Any]) -> list[Any]:
         fresh.append(f"not_a_valid_{field}")
     numbers = [v for v in taken if _is_number(v)]
     if numbers:
-        top = max(numbers)
-        fresh.append(top + 1 if all(isinstance(v, int) for v in numbers) else top + 1.0)
+        step = 1 if all(isinstance(v, int) for v in numbers) else 1.0
+        fresh += [max(numbers) + step, min(numbers) - step]
     if any(isinstance(v, bool) for v in taken):
         fresh += [b for b in (True, False) if not any(v is b for v in taken)]
     return fresh or [1, "value"]

@@ -182,6 +182,15 @@ def operand(expr: ast.expr, scope: Scope) -> Field | Const:
     key = _kwargs_key(expr, scope)
     if key is not None:
         return _field(key)
+    if (
+        scope.kwargs_name
+        and isinstance(expr, ast.Subscript)
+        and isinstance(expr.value, ast.Name)
+        and expr.value.id == scope.kwargs_name
+        and isinstance(expr.slice, ast.Constant)
+        and isinstance(expr.slice.value, str)
+    ):
+        return _field(expr.slice.value)  # `data["x"]` in a before-model validator
     if isinstance(expr, ast.Name):
         alias = scope.aliases.get(expr.id)
         if alias is not None:
@@ -234,6 +243,12 @@ def _compare_pair(left: ast.expr, op: ast.cmpop, right: ast.expr, scope: Scope) 
             raise Untranslatable("the dividend is not a field")
         value = Ref(divisor.name) if isinstance(divisor, Field) else divisor.value
         return Atom(dividend.name, "divisible_by" if name == "==" else "not_divisible_by", value)
+    if name in ("in", "not_in") and isinstance(right, ast.Name) and right.id == scope.kwargs_name:
+        # `"x" in kwargs`: whether the config sets x.
+        key = constant_value(left, scope)
+        if not isinstance(key, str):
+            raise Untranslatable("membership test on the input mapping with a non-string key")
+        return Atom(_field(key).name, "present" if name == "in" else "absent")
     lhs, rhs = operand(left, scope), operand(right, scope)
     if isinstance(op, (ast.Is, ast.IsNot)):
         singleton = rhs if isinstance(rhs, Const) else lhs
@@ -384,6 +399,72 @@ def _merge_values(atoms: list[Atom], group_op: str, list_op: str) -> list[Atom]:
     return result
 
 
+# --- numeric intervals: `t > 2.0 and (t <= 0 or t >= 0.01)` is `t > 2.0` -------------
+
+_INF = float("inf")
+Interval = tuple[float, bool, float, bool]  # low, low included, high, high included
+
+
+def _interval(atom: Atom) -> Interval | None:
+    value = atom.value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return {
+        "<": (-_INF, False, value, False),
+        "<=": (-_INF, False, value, True),
+        ">": (value, False, _INF, False),
+        ">=": (value, True, _INF, False),
+        "==": (value, True, value, True),
+    }.get(atom.op)
+
+
+def _intersect(a: Interval, b: Interval) -> Interval | None:
+    low = max((a[0], not a[1]), (b[0], not b[1]))
+    high = min((a[2], a[3]), (b[2], b[3]))
+    interval = (low[0], not low[1], high[0], high[1])
+    if interval[0] > interval[2] or (interval[0] == interval[2] and not (interval[1] and interval[3])):
+        return None
+    return interval
+
+
+def _interval_atoms(field: str, interval: Interval) -> list[Atom]:
+    low, low_in, high, high_in = interval
+    if low == high:
+        return [Atom(field, "==", low)]
+    atoms = []
+    if low != -_INF:
+        atoms.append(Atom(field, ">=" if low_in else ">", low))
+    if high != _INF:
+        atoms.append(Atom(field, "<=" if high_in else "<", high))
+    return atoms
+
+
+def _narrow_intervals(atoms: list[Atom], others: list[Predicate]) -> tuple[list[Atom], list[Predicate]]:
+    """Where a conjunction bounds a field and also has `any` of bounds on it, and only one of
+    those alternatives can hold within the bounds, write the result as plain bounds."""
+    for term in list(others):
+        if not isinstance(term, AnyOf) or not all(isinstance(t, Atom) and _interval(t) for t in term.terms):
+            continue
+        fields = {t.field for t in term.terms}  # type: ignore[union-attr]
+        if len(fields) != 1:
+            continue
+        (name,) = fields
+        bounds = [a for a in atoms if a.field == name and _interval(a)]
+        if not bounds:
+            continue
+        conjunction: Interval | None = (-_INF, False, _INF, False)
+        for atom in bounds:
+            conjunction = _intersect(conjunction, _interval(atom)) if conjunction else None  # type: ignore[arg-type]
+        if conjunction is None:
+            continue
+        pieces = [p for t in term.terms if (p := _intersect(conjunction, _interval(t))) is not None]  # type: ignore[arg-type]
+        if len(pieces) != 1:
+            continue
+        atoms = [a for a in atoms if a not in bounds] + _interval_atoms(name, pieces[0])
+        others = [o for o in others if o is not term]
+    return atoms, others
+
+
 def _complementary(terms: Iterable[Predicate]) -> bool:
     """Whether the terms hold an atom and its negation (so `all` of them is false, `any` true)."""
     atoms = [t for t in terms if isinstance(t, Atom)]
@@ -417,6 +498,7 @@ def simplify(predicate: Predicate) -> Predicate:
     if kind is AnyOf:
         atoms = _merge_values(atoms, "==", "in")
     else:
+        atoms, others = _narrow_intervals(atoms, others)
         atoms = _merge_values(atoms, "!=", "not_in")
         # `x == b` makes `x != a` and `x not_in [a, ...]` (without b) redundant.
         pinned = {a.field: a.value for a in atoms if a.op == "==" and not isinstance(a.value, Ref)}

@@ -75,29 +75,54 @@ def _setters(classdef: ast.ClassDef) -> Iterator[tuple[str, ast.FunctionDef]]:
                 yield node.name, node
 
 
+def _decorator(function: ast.FunctionDef, name: str) -> ast.Call | None:
+    for decorator in function.decorator_list:
+        if isinstance(decorator, ast.Call) and ast.unparse(decorator.func).endswith(name):
+            return decorator
+    return None
+
+
+def _entry_scope(function: ast.FunctionDef, base: Scope) -> Scope:
+    """What a validator's parameters are: config fields for constructors, `__post_init__`
+    InitVars, a pydantic field validator's value and a before-model validator's input
+    mapping; otherwise arguments of the call (`strict`)."""
+    base = base.child()  # each walk records its own locals and rewrites
+    first, *rest = positional_params(function) + function.args.kwonlyargs
+    field = _decorator(function, "field_validator")
+    model = _decorator(function, "model_validator")
+    if field is not None and rest:
+        names = [a.value for a in field.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        if len(names) == 1:
+            # `@field_validator("backend") def check(cls, value)`: value is the field.
+            return replace(base, self_name=first.arg, aliases={rest[0].arg: Field(names[0])})
+        return replace(base, self_name=first.arg, params=frozenset(a.arg for a in rest))
+    before = model is not None and any(
+        k.arg == "mode" and isinstance(k.value, ast.Constant) and k.value.value == "before" for k in model.keywords
+    )
+    if before and rest:
+        # `@model_validator(mode="before") def check(cls, data)`: data maps fields to values.
+        return replace(base, self_name=first.arg, kwargs_name=rest[0].arg)
+    if function.name in ("__init__", "__post_init__"):
+        # A constructor's parameters, and __post_init__'s InitVars, are the config's fields.
+        return replace(
+            base,
+            self_name=first.arg,
+            aliases={p.arg: Field(p.arg) for p in rest},
+            kwargs_name=function.args.kwarg.arg if function.args.kwarg else None,
+        )
+    return replace(base, self_name=first.arg, params=frozenset(p.arg for p in rest))
+
+
 def _entries(
     native: NativeType, classdef: ast.ClassDef, landmarks: Landmarks, source: ModuleSource, base: Scope
 ) -> list[_Entry]:
     entries = []
     for name in native.validators:
         function = landmarks.find_method(classdef, name, source)
-        params = positional_params(function)[1:] + function.args.kwonlyargs
-        if name == "__init__":
-            # A constructor's parameters are the config's fields.
-            scope = Scope(
-                base.module_globals,
-                aliases={p.arg: Field(p.arg) for p in params},
-                kwargs_name=function.args.kwarg.arg if function.args.kwarg else None,
-                class_constants=base.class_constants,
-            )
-        else:
-            scope = Scope(
-                base.module_globals, params=frozenset(p.arg for p in params), class_constants=base.class_constants
-            )
-        entries.append(_Entry(function, f"{classdef.name}.{name}", scope))
+        entries.append(_Entry(function, f"{classdef.name}.{name}", _entry_scope(function, base)))
     for prop, setter in _setters(classdef):
         value = positional_params(setter)[1].arg
-        scope = Scope(base.module_globals, aliases={value: Field(prop)}, class_constants=base.class_constants)
+        scope = replace(base.child(), aliases={value: Field(prop)})
         entries.append(_Entry(setter, f"{classdef.name}.{prop}.setter", scope))
     return entries
 

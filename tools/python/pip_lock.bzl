@@ -1,0 +1,40 @@
+"""pip_lock: a hash-pinned lock for one pip hub, and the `bazel run` target that regenerates it."""
+
+load("@rules_python//python:defs.bzl", "py_binary")
+load("@rules_python//python:pip.bzl", "compile_pip_requirements")
+
+def pip_lock(name, requirements_in, requirements_txt, data = [], extra_args = []):
+    """`<name>.update` runs pip-compile, then writes the lock in the form the hub reads.
+
+    Args:
+      name: base name, usually "requirements".
+      requirements_in: what the hub asks for.
+      requirements_txt: the lock (checked in).
+      data: files requirements_in includes with `-r`.
+      extra_args: more pip-compile arguments.
+    """
+    compile_pip_requirements(
+        name = name + "_compile",
+        data = data,
+        extra_args = [
+            "--allow-unsafe",
+            "--no-emit-find-links",
+            "--resolver=backtracking",
+        ] + extra_args,
+        requirements_in = requirements_in,
+        requirements_txt = requirements_txt,
+        # Re-resolving needs PyPI; //tests/locks:locks_test checks the lock offline.
+        tags = ["manual"],
+        timeout = "eternal",
+    )
+    py_binary(
+        name = name + ".update",
+        srcs = [Label("//tools/python:pip_lock.py")],
+        main = Label("//tools/python:pip_lock.py"),
+        args = [
+            "$(rootpath :%s_compile.update)" % name,
+            native.package_name() + "/" + requirements_txt,
+        ],
+        data = [":%s_compile.update" % name],
+        tags = ["manual"],
+    )
