@@ -78,17 +78,22 @@ def _normalised(outcome: Outcome, rule: Rule) -> tuple[Any, Any]:
     return getattr(outcome.instance, field, _UNSET), value
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Equal and of one type: True and 1 are different settings."""
+    return type(a) is type(b) and a == b
+
+
 def _changed(outcome: Outcome, rule: Rule, kwargs: Mapping[str, Any]) -> bool:
     ((field, _),) = (rule.normalises_to or {"": None}).items()
     actual, _value = _normalised(outcome, rule)
-    return outcome.instance is not None and actual is not _UNSET and kwargs.get(field, _UNSET) != actual
+    return outcome.instance is not None and actual is not _UNSET and not _same(kwargs.get(field, _UNSET), actual)
 
 
 def _triggers(outcome: Outcome, rule: Rule, kwargs: Mapping[str, Any]) -> bool:
     """Whether an outcome shows this rule's effect, message included."""
     if rule.emission == "normalise":
         actual, value = _normalised(outcome, rule)
-        return _changed(outcome, rule, kwargs) and actual == value and type(actual) is type(value)
+        return _changed(outcome, rule, kwargs) and _same(actual, value)
     if rule.emission == "raise" and not outcome.exception_is(rule.exception_type):
         return False
     return any(matches(rule.message_template, text) for text in _said(outcome, rule))

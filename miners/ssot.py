@@ -105,13 +105,14 @@ class LibrarySpec:
 
     def check_installed_version(self, role: str) -> str:
         """Returns the installed version, or raises MinerVersionMismatchError outside the envelope."""
-        installed = self.installed_version()
+        return self.check_version(role, self.installed_version())
+
+    def check_version(self, role: str, found: str) -> str:
+        """Returns `found` (an installed or a source version), or raises outside the role's envelope."""
         envelope = self.miner_pins[role]
-        if Version(installed) not in SpecifierSet(envelope):
-            raise MinerVersionMismatchError(
-                library=self.library, installed=installed, envelope=envelope, role=role, ssot=self.path
-            )
-        return installed
+        if Version(found) not in SpecifierSet(envelope):
+            raise MinerVersionMismatchError(library=self.library, installed=found, envelope=envelope, role=role, ssot=self.path)
+        return found
 
     def import_class(self, native: NativeType, version: str) -> type:
         """Imports the class of a native type; a missing module or class is a landmark error."""

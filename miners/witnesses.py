@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from miners.introspect.declarations import Declared
 from miners.schema.predicate import FALSY, PRESENCE, AllOf, Atom, Predicate, Ref, evaluate, fields_of
 
 
@@ -29,12 +30,14 @@ MAX_ASSIGNMENTS = 20_000
 
 # One value of each plain type, for type tests.
 TYPE_SAMPLES: dict[str, Any] = {
-    "str": "invalid",
-    "int": 7,
+    # A wrongly typed value that still compares (a float for an int) gets past earlier
+    # range checks to the type check itself, so numbers come first.
     "float": 0.5,
+    "int": 7,
+    "str": "invalid",
     "bool": True,
     "list": [1],
-    "dict": {"key": 1},
+    "dict": {},
     "NoneType": None,
 }
 
@@ -154,11 +157,27 @@ def _partner_values(predicate: Predicate, field: str, partners: list[str]) -> li
     return pool
 
 
-def candidates(predicate: Predicate, field: str, types: frozenset[str] = frozenset()) -> list[Any]:
+def _among(value: Any, choices: Sequence[Any]) -> bool:
+    return any(type(value) is type(c) and value == c for c in choices)
+
+
+def _tests_choices(predicate: Predicate, field: str, choices: Sequence[Any]) -> bool:
+    """Whether the predicate is (or contains) the field's allowlist itself: it rejects every
+    declared choice's complement, so an example outside the choices is the point."""
+    for atom in _atoms(predicate):
+        if atom.field == field and atom.op == "not_in" and all(_among(c, atom.value) for c in choices if c is not None):
+            return True
+    return False
+
+
+def candidates(predicate: Predicate, field: str, declared: Declared | None = None) -> list[Any]:
     """Values to try for `field`, most telling first, without type-confused duplicates.
 
-    With the field's declared `types`, values of other types are left out — unless the
-    predicate itself tests the field's type, where a wrongly typed value is the point."""
+    With the field's declaration, values of other types, and values outside a `Literal`'s
+    choices, are left out and its default and choices are tried too — unless the predicate
+    itself tests the field's type or membership, where such a value is the point."""
+    declared = declared or Declared()
+    types = declared.types
     pool: list[Any] = []
     partners: list[str] = []
     for atom in _atoms(predicate):
@@ -178,8 +197,13 @@ def candidates(predicate: Predicate, field: str, types: frozenset[str] = frozens
         # else an int, the commonest config value.
         pool += [_SAMPLES[t] for t in sorted(types) if t in _SAMPLES] or [1, "value"]
     tests_type = any(a.field == field and a.op in ("type_is", "type_is_not") for a in _atoms(predicate))
+    if declared.has_default:
+        pool.append(declared.default)
     if types and not tests_type:
         pool = [value for value in pool if _fits_type(value, types)]
+    if declared.choices is not None and not tests_type and not _tests_choices(predicate, field, declared.choices):
+        pool = [v for v in pool if v is OMIT or _among(v, declared.choices)]
+        pool += list(declared.choices)
     seen: set[tuple[str, str]] = set()
     unique = []
     for value in pool:
@@ -210,19 +234,21 @@ def derive(
     primary: str | None = None,
     base: Mapping[str, Any] | None = None,
     avoid: Sequence[Predicate] = (),
-    types: Mapping[str, frozenset[str]] | None = None,
+    declared: Mapping[str, Declared] | None = None,
 ) -> Witnesses | None:
     """A positive and a minimal negative config for the predicate, or None if none was found.
 
     `base` holds arguments every construction needs; the predicate's own fields
     override them. `avoid` holds the predicates of the class's other error rules:
     examples that also trip one of those would make the library object for
-    another reason, so values that trip none are preferred. `types` are the fields'
-    declared plain types (miners.field_types).
+    another reason, so values that trip none are preferred. `declared` are the fields'
+    declarations (miners.introspect.declarations); a negative prefers a field's default,
+    which the library accepts on its own.
     """
     fields = fields_of(predicate)
     context = AllOf((predicate, *avoid)) if avoid else predicate
-    pools = [candidates(context, f, (types or {}).get(f, frozenset())) for f in fields]
+    declared = declared or {}
+    pools = [candidates(context, f, declared.get(f)) for f in fields]
     if not all(pools):
         return None
     common = {k: v for k, v in (base or {}).items() if k not in fields}
@@ -242,7 +268,15 @@ def derive(
     # switched-on one; and one that trips no other rule is best.
     trials = []
     for index in sorted(range(len(fields)), key=lambda i: (fields[i] != primary, i)):
-        for value in sorted(pools[index], key=lambda v: (v is None or v is OMIT, v is True)):
+        field = declared.get(fields[index])
+        for value in sorted(
+            pools[index],
+            key=lambda v, f=field: (
+                not (f is not None and f.has_default and _key(v) == _key(f.default)),
+                v is None or v is OMIT,
+                v is True,
+            ),
+        ):
             if _key(value) != _key(positive[index]):
                 trials.append((*positive[:index], value, *positive[index + 1 :]))
     refuting = [t for t in trials if not evaluate(predicate, config(t))]

@@ -11,13 +11,15 @@ CHECKED_IN = {
     "rules.md": "rules.md",
 }
 
-def library_corpus(name, library, staging, visibility = None):
-    """`//corpus:<name>` plus `<name>.update` and `<name>_checked_in_test`.
+def library_corpus(name, library, staging, checked_in = True, target_compatible_with = None, visibility = None):
+    """`//corpus:<name>` plus `<name>.update` and `<name>_checked_in_*_test`.
 
     Args:
       name: the corpus name (the library's name).
       library: the miners package of the library, e.g. "//miners/transformers".
       staging: that library's miner_staging targets.
+      checked_in: whether a copy is kept under corpus/<name>/ (with its update target and tests).
+      target_compatible_with: where the corpus can be built.
       visibility: of the corpus target.
     """
     corpus(
@@ -25,8 +27,11 @@ def library_corpus(name, library, staging, visibility = None):
         gate = library + ":gate",
         ssot = library + ":versions.yaml",
         staging = staging,
+        target_compatible_with = target_compatible_with,
         visibility = visibility,
     )
+    if not checked_in:
+        return
     built = {suffix: ":%s.%s" % (name, suffix) for suffix in CHECKED_IN}
     checked_in = {suffix: "//corpus/%s:%s" % (name, file) for suffix, file in CHECKED_IN.items()}
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from miners.introspect.annotations import literal_values
 from miners.lifts.constraints import Constraint, Lifted, lift_all
-from miners.lifts.typing_literals import literal_values
 
 
 def applies(cls: type) -> bool:

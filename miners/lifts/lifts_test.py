@@ -6,9 +6,9 @@ import pytest
 
 from corpus.gate import check_rule
 from miners import witnesses
+from miners.introspect.annotations import literal_values
 from miners.lifts import dataclass_lift, msgspec_lift, pydantic_lift
 from miners.lifts.constraints import Constraint
-from miners.lifts.typing_literals import literal_values
 from miners.replay import replay
 from miners.schema.predicate import Atom, evaluate
 from miners.schema.rule import Rule, Source

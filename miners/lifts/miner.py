@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from miners import witnesses
-from miners.field_types import field_types
+from miners.introspect.declarations import declared_fields
 from miners.lifts import dataclass_lift, msgspec_lift, pydantic_lift
 from miners.naming import rule_id
 from miners.schema.rule import CorpusFile, Dropped, Rule, Source
@@ -40,7 +40,7 @@ def mine(spec: LibrarySpec) -> CorpusFile:
             source = Source(path=path, method=f"{native.class_name}.{constraint.field}", line=item.line)
             avoid = [p for p in predicates if p != predicate]
             found = witnesses.derive(
-                predicate, constraint.field, base=native.constructor_kwargs, avoid=avoid, types=field_types(cls)
+                predicate, constraint.field, base=native.constructor_kwargs, avoid=avoid, declared=declared_fields(cls)
             )
             if found is None:
                 dropped.append(

@@ -7,8 +7,8 @@ name on one line, then "Input should be ... [type=<error type>, ...".
 
 from __future__ import annotations
 
+from miners.introspect.annotations import literal_values
 from miners.lifts.constraints import Constraint, Lifted, lift_all
-from miners.lifts.typing_literals import literal_values
 
 _BOUNDS = {"gt": "Gt", "ge": "Ge", "lt": "Lt", "le": "Le", "multiple_of": "MultipleOf"}
 _PHRASES = {

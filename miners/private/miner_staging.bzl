@@ -7,11 +7,16 @@ def _miner_staging_impl(ctx):
     args = ctx.actions.args()
     args.add("--ssot", ctx.file.ssot)
     args.add("--out", out)
+    if ctx.files.sources:
+        # Read the library from its source tree: the folder holding `<source_package>/`.
+        marker = "/" + ctx.attr.source_package + "/"
+        path = [f.path for f in ctx.files.sources if marker in "/" + f.path][0]
+        args.add("--source-root", ("/" + path)[:("/" + path).index(marker)].lstrip("/") or ".")
     run_python_tool(
         ctx,
         tool = ctx.attr.miner,
         arguments = [args],
-        inputs = [ctx.file.ssot],
+        inputs = [ctx.file.ssot] + ctx.files.sources,
         outputs = [out],
         mnemonic = "Mine" + ctx.attr.role.capitalize(),
         progress_message = "Mining %{label} (" + ctx.attr.role + ")",
@@ -33,6 +38,13 @@ miner_staging = rule(
             doc = "The miner role, as in the SSOT's miner_pins.",
             mandatory = True,
             values = ["static", "dynamic", "lift"],
+        ),
+        "source_package": attr.string(
+            doc = "With `sources`: the library's top-level package directory name.",
+        ),
+        "sources": attr.label_list(
+            doc = "The library's source files, for a library read without importing it.",
+            allow_files = [".py"],
         ),
         "ssot": attr.label(
             doc = "The library's versions.yaml.",

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import ast
 import builtins
-import enum
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from miners.introspect.values import NotPlainData
+from miners.introspect.values import plain_value as _plain_value
 from miners.schema.predicate import FALSY, NEGATION, AllOf, AnyOf, Atom, Predicate, Ref
 
 _COMPARE_OPS = {
@@ -88,24 +88,11 @@ class Scope:
 
 
 def plain_value(value: Any) -> Any:
-    """Plain YAML data for a runtime constant (enums by value, str/int subclasses as such), or Untranslatable."""
-    if isinstance(value, enum.Enum):
-        return plain_value(value.value)
-    if value is None or type(value) in (bool, int, str):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise Untranslatable(f"value {value!r} is not a finite number")
-        return float(value)
-    for base in (bool, int, str):
-        if isinstance(value, base):
-            return base(value) if base is not str else str.__str__(value)
-    if isinstance(value, (tuple, list)):
-        return [plain_value(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        # Runtime set order is arbitrary; sort for stable output.
-        return sorted((plain_value(v) for v in value), key=repr)
-    raise Untranslatable(f"value of type {type(value).__name__} is not plain data")
+    """Plain data for a runtime constant, or Untranslatable."""
+    try:
+        return _plain_value(value)
+    except NotPlainData as err:
+        raise Untranslatable(str(err)) from None
 
 
 def _is_self(expr: ast.expr, scope: Scope) -> bool:
@@ -223,6 +210,9 @@ def _resolve_name(expr: ast.expr, scope: Scope) -> Any:
 def class_name(expr: ast.expr, scope: Scope) -> str:
     """`int` for builtins, `package.module.Class` otherwise; Untranslatable if not a class."""
     obj = _resolve_name(expr, scope)
+    qualname = getattr(obj, "qualname", None)
+    if isinstance(qualname, str) and not isinstance(obj, type):
+        return qualname  # read from a source tree: the imported name's dotted path
     if not isinstance(obj, type):
         raise Untranslatable(f"not a class: {ast.unparse(expr)}")
     if obj.__module__ == "builtins":
@@ -347,9 +337,12 @@ def _false_for_none(term: Predicate, field: str) -> bool:
         return any(_false_for_none(t, field) for t in term.terms)
     if isinstance(term, AnyOf):
         return all(_false_for_none(t, field) for t in term.terms)
+    op, value = term.op, term.value
+    if isinstance(value, Ref) and value.field == field:
+        # Compared with the field: an ordering on None cannot hold.
+        return op in ("<", "<=", ">", ">=", "divisible_by", "not_divisible_by")
     if term.field != field:
         return False
-    op, value = term.op, term.value
     if op in ("<", "<=", ">", ">=", "divisible_by", "not_divisible_by"):
         return True
     if op == "==":

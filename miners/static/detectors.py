@@ -32,6 +32,7 @@ class Finding:
     target: str | None = None  # self-assign: the field assigned; minor issue: the field it is about
     value: Any = None  # self-assign: the constant assigned
     value_known: bool = False  # self-assign: whether `value` is a constant
+    printf: bool = False  # the message is a %-format string with its values passed separately
 
 
 class Detector(Protocol):
@@ -90,6 +91,14 @@ class ConditionalWarningsWarnDetector:
         return Finding(self.name, "warn", "warnings.warn", stmt.lineno, _message(call, "message"))
 
 
+def _is_logger(obj: object) -> bool:
+    """A logging.Logger, or (read from source) a name imported as a module's `logger`."""
+    if isinstance(obj, logging.Logger):
+        return True
+    qualname = getattr(obj, "qualname", None)
+    return isinstance(qualname, str) and qualname.rsplit(".", 1)[-1] in ("logger", "_logger", "log")
+
+
 class ConditionalLoggerWarningDetector:
     """`if <condition>: logger.warning(message)` (or `warning_once`) — accepted, with a log warning."""
 
@@ -100,9 +109,10 @@ class ConditionalLoggerWarningDetector:
         if call is None or not isinstance(call.func, ast.Attribute) or call.func.attr not in _LOGGER_METHODS:
             return None
         owner = call.func.value
-        if not (isinstance(owner, ast.Name) and isinstance(scope.module_globals.get(owner.id), logging.Logger)):
+        if not (isinstance(owner, ast.Name) and _is_logger(scope.module_globals.get(owner.id))):
             return None
-        return Finding(self.name, "warn", "logger", stmt.lineno, _message(call))
+        # logger.warning("x is %s", x): the values come as arguments, the message is a %-format.
+        return Finding(self.name, "warn", "logger", stmt.lineno, _message(call), printf=len(call.args) > 1)
 
 
 class MinorIssuesDictAssignDetector:

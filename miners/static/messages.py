@@ -83,9 +83,17 @@ def _template(expr: ast.expr, scope: Scope) -> str:
     return _value_text(expr, scope)
 
 
-def template_of(expr: ast.expr, scope: Scope) -> str:
-    """The template of a message expression, or Untranslatable when too little of it is static."""
-    text = re.sub(r"(?:\{\})+", PLACEHOLDER, _template(expr, scope))
+_PRINTF = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\d+|\*)?(?:\.(?:\d+|\*))?[diouxXeEfFgGcrsa]")
+
+
+def template_of(expr: ast.expr, scope: Scope, *, printf: bool = False) -> str:
+    """The template of a message expression, or Untranslatable when too little of it is static.
+
+    With `printf`, `%s`-style conversions (filled in by the logger) are placeholders too."""
+    text = _template(expr, scope)
+    if printf:
+        text = _PRINTF.sub(PLACEHOLDER, text).replace("%%", "%")
+    text = re.sub(r"(?:\{\})+", PLACEHOLDER, text)
     if len(static_pieces(text)) == 0 or sum(len(p) for p in static_pieces(text)) < MIN_STATIC_CHARS:
         raise Untranslatable(f"message has too little static text: {ast.unparse(expr)[:120]}")
     return text

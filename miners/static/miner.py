@@ -19,12 +19,12 @@ from __future__ import annotations
 import ast
 import dataclasses
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from miners import witnesses
-from miners.field_types import field_types
+from miners.introspect.declarations import Declared, declared_fields
 from miners.naming import primary_field, rule_id
 from miners.schema.predicate import AllOf, Atom, Predicate, fields_of
 from miners.schema.rule import CorpusFile, Dropped, Rule, Source
@@ -34,6 +34,7 @@ from miners.static.defaults import class_defaults
 from miners.static.detectors import DEFAULT_DETECTORS, Detector, Finding
 from miners.static.messages import template_of
 from miners.static.source import Landmarks, ModuleSource, find_method, load_module_source
+from miners.static.source_tree import SourceTree
 from miners.static.walker import Callables, PathFinding, Walker, positional_params
 
 
@@ -195,7 +196,7 @@ def _screen(found: PathFinding, source_file: ModuleSource) -> _Candidate | Dropp
     if finding.message is None:
         return dropped("no message")
     try:
-        template = template_of(finding.message, found.scope)
+        template = template_of(finding.message, found.scope, printf=finding.printf)
     except Untranslatable as err:
         return dropped(str(err))
     primary = finding.target if finding.target in fields else primary_field(predicate, template)
@@ -209,7 +210,7 @@ def _rule(
     avoid: list[Predicate],
     *,
     taken: set[str],
-    types: dict[str, frozenset[str]],
+    declared: Mapping[str, Declared],
 ) -> Rule | Dropped:
     """Filter 3: a positive and a one-field-off negative example config must be derivable."""
     finding = candidate.finding
@@ -217,7 +218,7 @@ def _rule(
     if finding.emission == "normalise" and finding.target:
         # Set the target to something else, so the library visibly overrides it.
         base[finding.target] = witnesses.other_than(finding.value)
-    found = witnesses.derive(candidate.predicate, candidate.primary, base=base, avoid=avoid, types=types)
+    found = witnesses.derive(candidate.predicate, candidate.primary, base=base, avoid=avoid, declared=declared)
     if found is None:
         return replace(
             candidate.dropped,
@@ -249,36 +250,71 @@ def _rule(
     )
 
 
-def mine(spec: LibrarySpec, detectors: Sequence[Detector] = DEFAULT_DETECTORS) -> CorpusFile:
-    """Runs the static miner over every validator the SSOT names; fails loudly on a moved landmark."""
-    version = spec.check_installed_version("static")
+def _mine_class(
+    spec: LibrarySpec,
+    native: NativeType,
+    source: ModuleSource,
+    classdef: ast.ClassDef,
+    base: Scope,
+    *,
+    landmarks: Landmarks,
+    declared: Mapping[str, Declared],
+    detectors: Sequence[Detector],
+    taken: set[str],
+) -> tuple[list[Rule], list[Dropped]]:
+    rules: list[Rule] = []
+    dropped: list[Dropped] = []
+    walker = Walker(detectors, _callables(classdef, source, native.validators))
+    candidates: list[_Candidate] = []
+    for entry in _entries(native, classdef, landmarks, source, base):
+        for found in walker.walk(entry.function, entry.scope, entry.qualname):
+            screened = _screen(found, source)
+            if isinstance(screened, _Candidate):
+                candidates.append(screened)
+            elif isinstance(screened, Dropped):
+                dropped.append(screened)
+    # Example configs should trip their own rule and no other, with values of the declared types.
+    for candidate in candidates:
+        avoid = [c.predicate for c in candidates if c.predicate != candidate.predicate]
+        result = _rule(candidate, spec, native, avoid, taken=taken, declared=declared)
+        (rules if isinstance(result, Rule) else dropped).append(result)
+    return rules, dropped
+
+
+def mine(
+    spec: LibrarySpec, detectors: Sequence[Detector] = DEFAULT_DETECTORS, *, source_root: str | None = None
+) -> CorpusFile:
+    """Runs the static miner over every validator the SSOT names; fails loudly on a moved landmark.
+
+    With `source_root`, the library is read from its source tree instead of being
+    imported (source_tree.py): for libraries that cannot be imported here."""
+    tree = SourceTree(spec, source_root) if source_root else None
+    version = spec.check_version("static", tree.version()) if tree else spec.check_installed_version("static")
     landmarks = Landmarks(spec, version)
     rules: list[Rule] = []
     dropped: list[Dropped] = []
     defaults: dict[str, dict[str, Any]] = {}
     taken: set[str] = set()
     for native in spec.native_types:
-        cls = spec.import_class(native, version)
-        module = landmarks.module_of(native, cls)
-        source = load_module_source(module)
-        classdef = landmarks.find_class(source, native)
-        base = Scope(module_globals=vars(sys.modules[module.__name__]), class_constants=_class_constants(cls, classdef))
-        defaults[native.name] = class_defaults(cls, find_method(classdef, "__init__"), base)
-        walker = Walker(detectors, _callables(classdef, source, native.validators))
-        candidates: list[_Candidate] = []
-        for entry in _entries(native, classdef, landmarks, source, base):
-            for found in walker.walk(entry.function, entry.scope, entry.qualname):
-                screened = _screen(found, source)
-                if isinstance(screened, _Candidate):
-                    candidates.append(screened)
-                elif isinstance(screened, Dropped):
-                    dropped.append(screened)
-        # Example configs should trip their own rule and no other, with values of the declared types.
-        types = field_types(cls)
-        for candidate in candidates:
-            avoid = [c.predicate for c in candidates if c.predicate != candidate.predicate]
-            result = _rule(candidate, spec, native, avoid, taken=taken, types=types)
-            (rules if isinstance(result, Rule) else dropped).append(result)
+        if tree is not None:
+            source = tree.module_source(native)
+            classdef = landmarks.find_class(source, native)
+            namespace = tree.namespace(source)
+            base = Scope(module_globals=namespace, class_constants=tree.class_constants(classdef, namespace))
+            declared: Mapping[str, Declared] = {}
+        else:
+            cls = spec.import_class(native, version)
+            module = landmarks.module_of(native, cls)
+            source = load_module_source(module)
+            classdef = landmarks.find_class(source, native)
+            base = Scope(module_globals=vars(sys.modules[module.__name__]), class_constants=_class_constants(cls, classdef))
+            defaults[native.name] = class_defaults(cls, find_method(classdef, "__init__"), base)
+            declared = declared_fields(cls)
+        found, lost = _mine_class(
+            spec, native, source, classdef, base, landmarks=landmarks, declared=declared, detectors=detectors, taken=taken
+        )
+        rules += found
+        dropped += lost
     return CorpusFile(
         library=spec.library,
         library_version=version,

@@ -15,7 +15,7 @@ from miners.ssot import LibrarySpec, NativeType
 
 @dataclass(frozen=True)
 class ModuleSource:
-    module: ModuleType
+    module: ModuleType | None  # None when read from a source tree
     tree: ast.Module
     path: str  # relative to the library's install root, e.g. transformers/generation/utils.py
 

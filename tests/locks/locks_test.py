@@ -16,6 +16,7 @@ from packaging.utils import canonicalize_name
 LOCKS = {
     "tools/python/requirements.in": "tools/python/requirements_lock.txt",
     "miners/transformers/requirements.in": "miners/transformers/requirements_lock.txt",
+    "miners/vllm/requirements.in": "miners/vllm/requirements_lock.txt",
 }
 
 
@@ -58,5 +59,14 @@ def test_lock_pins_every_requirement_with_hashes(source, lock):
         )
 
 
-def test_transformers_is_the_version_the_project_mines():
+def test_the_libraries_are_the_versions_the_project_mines():
     assert pins_of(Path(LOCKS["miners/transformers/requirements.in"]))["transformers"][0] == "5.23.0"
+    vllm = pins_of(Path(LOCKS["miners/vllm/requirements.in"]))
+    assert vllm["vllm"][0] == "0.32.0"
+    assert vllm["torch"][0] == "2.13.0+cpu"  # the CPU build, not the CUDA one PyPI would give
+
+
+def test_locks_name_no_extras():
+    # rules_python 0.22 turns a self-referencing extra into a dependency cycle (tools/python/pip_lock.py).
+    for lock in LOCKS.values():
+        assert not re.search(r"^[A-Za-z0-9._-]+\[", Path(lock).read_text(encoding="utf-8"), re.MULTILINE), lock

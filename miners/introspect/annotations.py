@@ -13,7 +13,7 @@ import types
 import typing
 from typing import Any
 
-from miners.static.conditions import Untranslatable, plain_value
+from miners.introspect.values import NotPlainData, plain_value
 
 Allowlist = tuple[list[Any], bool]
 
@@ -70,7 +70,7 @@ def _from_expr(expr: ast.expr) -> Allowlist | None:
     if name == "Literal":
         try:
             return [plain_value(ast.literal_eval(item)) for item in items], False
-        except (ValueError, Untranslatable):
+        except (ValueError, NotPlainData):
             return None
     if name == "Optional" and len(items) == 1:
         inner = _from_expr(items[0])

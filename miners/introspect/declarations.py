@@ -1,8 +1,10 @@
-"""The plain types a config field is declared with, read from annotations (objects or source text).
+"""What a config field is declared as: its plain types, its `Literal` choices, its default.
 
-`list[str] | None` -> {"list"}; `float` -> {"float"}; `str | torch.dtype | None`
--> {"str", "other"}. Example configs use these so a probe is of a type the
-field takes: a dict field gets a dict, not the integer 1.
+Read from annotations (objects or source text) and defaults, never by running
+validation. `list[str] | None` -> types {"list"}; `str | torch.dtype | None` ->
+{"str", "other"}; `Literal["a", "b"] | None` -> choices ["a", "b", None].
+Example configs use these so a probe is a value the field takes: a dict field
+gets a dict, not the integer 1, and a `Literal` field one of its choices.
 """
 
 from __future__ import annotations
@@ -11,7 +13,11 @@ import ast
 import dataclasses
 import inspect
 import typing
+from dataclasses import dataclass
 from typing import Any
+
+from miners.introspect.annotations import literal_values
+from miners.introspect.values import NotPlainData, plain_value
 
 PLAIN = ("bool", "dict", "float", "int", "list", "str", "tuple")
 _ALIASES = {"Dict": "dict", "List": "list", "Tuple": "tuple", "Sequence": "list", "Mapping": "dict"}
@@ -74,21 +80,55 @@ def _from_object(annotation: Any) -> set[str]:
     return {"other"}
 
 
-def field_types(cls: type) -> dict[str, frozenset[str]]:
-    """Field -> plain type names, for the fields whose annotation says anything."""
-    found: dict[str, set[str]] = {}
+_NO_DEFAULT = object()
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One field's declaration."""
+
+    types: frozenset[str] = frozenset()
+    choices: tuple[Any, ...] | None = None  # a Literal's values (None included when Optional)
+    default: Any = _NO_DEFAULT
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not _NO_DEFAULT
+
+
+def _plain_default(value: Any) -> Any:
+    try:
+        return plain_value(value)
+    except NotPlainData:
+        return _NO_DEFAULT
+
+
+def _declared(annotation: Any, default: Any) -> Declared:
+    literal = literal_values(annotation) if annotation is not None else None
+    choices = None if literal is None else tuple(literal[0]) + ((None,) if literal[1] else ())
+    return Declared(frozenset(_from_object(annotation)), choices, _plain_default(default))
+
+
+def declared_fields(cls: type) -> dict[str, Declared]:
+    """Field -> its declaration, for pydantic models and dataclasses, and constructor parameters."""
+    found: dict[str, Declared] = {}
     pydantic_fields = getattr(cls, "__pydantic_fields__", None)
     if isinstance(pydantic_fields, dict):
         for name, info in pydantic_fields.items():
-            found[name] = _from_object(info.annotation)
+            default = info.default if type(info.default).__name__ != "PydanticUndefinedType" else _NO_DEFAULT
+            found[name] = _declared(info.annotation, default)
     elif dataclasses.is_dataclass(cls):
         for item in dataclasses.fields(cls):
-            found[item.name] = _from_object(item.type)
+            default = item.default if item.default is not dataclasses.MISSING else _NO_DEFAULT
+            found[item.name] = _declared(item.type, default)
     try:
         parameters = inspect.signature(cls.__init__).parameters
     except (TypeError, ValueError):
         parameters = {}
     for name, param in parameters.items():
-        if name != "self" and param.annotation is not inspect.Parameter.empty and name not in found:
-            found[name] = _from_object(param.annotation)
-    return {name: frozenset(types) for name, types in sorted(found.items()) if types}
+        if name == "self" or name in found or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        annotation = param.annotation if param.annotation is not inspect.Parameter.empty else None
+        default = param.default if param.default is not inspect.Parameter.empty else _NO_DEFAULT
+        found[name] = _declared(annotation, default)
+    return {name: found[name] for name in sorted(found) if not name.startswith("_")}

@@ -1,0 +1,1 @@
+"""Reading what a library declares about its config classes: plain values, annotations, fields."""

@@ -1,0 +1,6 @@
+class Logger:
+    def warning(self, message: str) -> None:
+        print(message)
+
+
+logger = Logger()
