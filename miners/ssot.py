@@ -111,7 +111,9 @@ class LibrarySpec:
         """Returns `found` (an installed or a source version), or raises outside the role's envelope."""
         envelope = self.miner_pins[role]
         if Version(found) not in SpecifierSet(envelope):
-            raise MinerVersionMismatchError(library=self.library, installed=found, envelope=envelope, role=role, ssot=self.path)
+            raise MinerVersionMismatchError(
+                library=self.library, installed=found, envelope=envelope, role=role, ssot=self.path
+            )
         return found
 
     def import_class(self, native: NativeType, version: str) -> type:

@@ -307,11 +307,21 @@ def mine(
             module = landmarks.module_of(native, cls)
             source = load_module_source(module)
             classdef = landmarks.find_class(source, native)
-            base = Scope(module_globals=vars(sys.modules[module.__name__]), class_constants=_class_constants(cls, classdef))
+            base = Scope(
+                module_globals=vars(sys.modules[module.__name__]), class_constants=_class_constants(cls, classdef)
+            )
             defaults[native.name] = class_defaults(cls, find_method(classdef, "__init__"), base)
             declared = declared_fields(cls)
         found, lost = _mine_class(
-            spec, native, source, classdef, base, landmarks=landmarks, declared=declared, detectors=detectors, taken=taken
+            spec,
+            native,
+            source,
+            classdef,
+            base,
+            landmarks=landmarks,
+            declared=declared,
+            detectors=detectors,
+            taken=taken,
         )
         rules += found
         dropped += lost

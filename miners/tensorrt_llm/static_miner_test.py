@@ -70,5 +70,5 @@ def test_version_and_landmarks_fail_loudly(tmp_path):
     with pytest.raises(MinerVersionMismatchError, match=r"tensorrt_llm 1\.0\.0"):
         mine(spec, source_root=str(tmp_path))
     (tmp_path / "tensorrt_llm" / "version.py").write_text('__version__ = "0.21.3"\n', encoding="utf-8")
-    with pytest.raises(MinerLandmarkMissingError, match="module tensorrt_llm.llmapi.llm_args"):
+    with pytest.raises(MinerLandmarkMissingError, match=r"module tensorrt_llm\.llmapi\.llm_args"):
         mine(spec, source_root=str(tmp_path))
