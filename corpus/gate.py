@@ -27,13 +27,20 @@ from typing import Any
 
 from miners import cli, ssot
 from miners.errors import SchemaError
-from miners.replay import Outcome, replay
+from miners.replay import Outcome, replay, stable_text
 from miners.schema.predicate import evaluate
 from miners.schema.rule import CorpusFile, Quarantined, Rule, load_corpus
 from miners.schema.template import matches
 
 Replayer = Callable[[Rule, dict], Outcome]
-_UNSET = object()
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "<not set>"
+
+
+_UNSET = _Unset()
 
 
 @dataclass(frozen=True)
@@ -166,7 +173,8 @@ def check_rule(rule: Rule, run: Replayer, checks: Mapping[str, Check] = CHECKS) 
     for name, check in checks.items():
         problem = check(rule, replays)
         if problem is not None:
-            failures.append(f"{name}: {problem}")
+            # Reasons are part of the quarantine file: no memory addresses in them.
+            failures.append(stable_text(f"{name}: {problem}"))
     return Verdict(rule, tuple(failures))
 
 
