@@ -17,6 +17,8 @@ LOCKS = {
     "tools/python/requirements.in": "tools/python/requirements_lock.txt",
     "miners/transformers/requirements.in": "miners/transformers/requirements_lock.txt",
     "miners/vllm/requirements.in": "miners/vllm/requirements_lock.txt",
+    "engines/onnxruntime/requirements_1.22.in": "engines/onnxruntime/requirements_1.22_lock.txt",
+    "engines/onnxruntime/requirements_1.32.in": "engines/onnxruntime/requirements_1.32_lock.txt",
 }
 
 

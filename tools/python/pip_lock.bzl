@@ -13,14 +13,15 @@ def pip_lock(name, requirements_in, requirements_txt, data = [], extra_args = []
       data: files requirements_in includes with `-r`.
       extra_args: more pip-compile arguments.
     """
+    pip_compile_args = [
+        "--allow-unsafe",
+        "--no-emit-find-links",
+        "--resolver=backtracking",
+    ] + extra_args
     compile_pip_requirements(
         name = name + "_compile",
         data = data,
-        extra_args = [
-            "--allow-unsafe",
-            "--no-emit-find-links",
-            "--resolver=backtracking",
-        ] + extra_args,
+        extra_args = pip_compile_args,
         requirements_in = requirements_in,
         requirements_txt = requirements_txt,
         # Re-resolving needs PyPI; //tests/locks:locks_test checks the lock offline.
@@ -31,10 +32,23 @@ def pip_lock(name, requirements_in, requirements_txt, data = [], extra_args = []
         name = name + ".update",
         srcs = [Label("//tools/python:pip_lock.py")],
         main = Label("//tools/python:pip_lock.py"),
+        # The resolver's own arguments (those compile_pip_requirements gives its
+        # `.update` binary, which only `bazel run` would apply) follow the "--".
         args = [
             "$(rootpath :%s_compile.update)" % name,
             native.package_name() + "/" + requirements_txt,
+            "--",
+            "$(rlocationpath %s)" % requirements_in,
+            "$(rlocationpath %s)" % requirements_txt,
+            "None",
+            "None",
+            "None",
+            "//%s:%s_compile.update" % (native.package_name(), name),
+        ] + pip_compile_args,
+        data = [
+            ":%s_compile.update" % name,
+            requirements_in,
+            requirements_txt,
         ],
-        data = [":%s_compile.update" % name],
         tags = ["manual"],
     )

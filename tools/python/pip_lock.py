@@ -7,7 +7,7 @@ itself, which Bazel refuses as a cycle. Every extra's dependencies are pinned
 on lines of their own, and every binary depends on the whole hub, so the lock
 loses nothing by naming packages without their extras.
 
-python pip_lock.py <pip-compile update binary> <workspace-relative lock path>
+python pip_lock.py <pip-compile update binary> <workspace-relative lock path> -- <its arguments>
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ def strip_extras(text: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    compile_binary, lock = argv
-    result = subprocess.run([compile_binary], check=False)
+    compile_binary, lock, separator, *compile_args = argv
+    if separator != "--":
+        raise SystemExit("usage: pip_lock.py <update binary> <lock> -- <update binary arguments>")
+    result = subprocess.run([compile_binary, *compile_args], check=False)
     if result.returncode != 0:
         return result.returncode
     path = Path(os.environ["BUILD_WORKSPACE_DIRECTORY"]) / lock

@@ -1,0 +1,223 @@
+"""The compile step every backend shares: validate, check the host, build, then write.
+
+A backend (engines/onnxruntime/backend.py, engines/tensorrt/backend.py) knows how
+to read a model's inputs, describe the host and its runtime, and turn the model
+into engine bytes. This driver does the rest in a fixed order so that a failure
+anywhere leaves no output at all:
+
+1. read the model and check the optimization profiles against its inputs;
+2. check the real host against the platform (engines/hardware/match.py);
+3. build the engine in memory;
+4. only then write the engine, its sha256 sidecar and its manifest record.
+
+Exit status 2 and one message on stderr for every expected failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from engines import artifacts
+from engines.hardware import match
+
+
+class EngineBuildError(Exception):
+    """An expected failure: bad model, bad settings, wrong host, or the builder said no."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One optimization profile: per input, the min/opt/max shapes."""
+
+    shapes: dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]
+
+    def as_json(self) -> dict[str, dict[str, list[int]]]:
+        return {name: {"min": list(lo), "opt": list(opt), "max": list(hi)} for name, (lo, opt, hi) in sorted(self.shapes.items())}
+
+
+@dataclass(frozen=True)
+class Settings:
+    precision: str
+    profiles: tuple[Profile, ...]
+    options: dict[str, str]
+    workspace_bytes: int | None = None
+    calibration_cache: Path | None = None
+    timing_cache: Path | None = None
+    required: dict[str, str] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, object]:
+        settings: dict[str, object] = {
+            "options": dict(sorted(self.options.items())),
+            "precision": self.precision,
+            "profiles": [profile.as_json() for profile in self.profiles],
+        }
+        if self.workspace_bytes is not None:
+            settings["workspace_bytes"] = self.workspace_bytes
+        for name, path in (("calibration_cache_sha256", self.calibration_cache), ("timing_cache_sha256", self.timing_cache)):
+            if path is not None:
+                settings[name] = artifacts.sha256_file(path)
+        return settings
+
+
+class Backend(Protocol):
+    name: str
+    extension: str
+    precisions: tuple[str, ...]
+    options: dict[str, tuple[str, ...] | None]
+    option_defaults: dict[str, str]
+
+    def model_inputs(self, model: Path) -> dict[str, list[int | str]]:
+        """Input name -> shape (ints for fixed dimensions, names for dynamic ones)."""
+
+    def host(self) -> tuple[dict[str, str], tuple[str, ...]]:
+        """The host in //platforms terms plus the backend's runtime version, and notes."""
+
+    def exact_isa(self, settings: Settings) -> bool:
+        """Whether the output is tied to the host's exact ISA level (not just a minimum)."""
+
+    def versions(self) -> dict[str, str]:
+        """Versions of everything that shapes the output (runtime, converters)."""
+
+    def build(self, model: Path, settings: Settings, scratch: Path) -> tuple[bytes, dict[str, object]]:
+        """The engine's bytes and what was checked about it."""
+
+
+def _parse_profiles(text: str) -> tuple[Profile, ...]:
+    try:
+        raw = json.loads(text)
+        return tuple(
+            Profile({name: (tuple(spec["min"]), tuple(spec["opt"]), tuple(spec["max"])) for name, spec in profile.items()})
+            for profile in raw
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise EngineBuildError(f"--profiles: not a JSON list of {{input: {{min, opt, max}}}} objects ({error})") from None
+
+
+def check_profiles(model_name: str, inputs: dict[str, list[int | str]], profiles: tuple[Profile, ...]) -> None:
+    """Every profile names real inputs, with their rank, within their fixed dimensions, and min <= opt <= max."""
+    for index, profile in enumerate(profiles):
+        where = f"profile {index}"
+        for name, (lo, opt, hi) in sorted(profile.shapes.items()):
+            if name not in inputs:
+                raise EngineBuildError(f"{where} names input {name!r}, but model {model_name} has inputs {sorted(inputs)}")
+            shape = inputs[name]
+            for label, dims in (("min", lo), ("opt", opt), ("max", hi)):
+                if len(dims) != len(shape):
+                    raise EngineBuildError(
+                        f"{where}, input {name!r}: {label} shape {list(dims)} has rank {len(dims)}, the model's input {shape} has rank {len(shape)}"
+                    )
+            for axis, dim in enumerate(shape):
+                if not (lo[axis] <= opt[axis] <= hi[axis]):
+                    raise EngineBuildError(
+                        f"{where}, input {name!r}, axis {axis}: need min <= opt <= max, got {lo[axis]}, {opt[axis]}, {hi[axis]}"
+                    )
+                if isinstance(dim, int) and dim >= 0 and not (lo[axis] == opt[axis] == hi[axis] == dim):
+                    raise EngineBuildError(
+                        f"{where}, input {name!r}, axis {axis} is fixed at {dim} in the model, but the profile asks for {lo[axis]}..{hi[axis]}"
+                    )
+
+
+def _parse_args(argv: list[str], backend: Backend) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=f"compile ({backend.name})", description=__doc__)
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--model-name", required=True)
+    parser.add_argument("--platform", required=True, help="the target platform's label, for messages and the record")
+    parser.add_argument("--require", action="append", default=[], help="<setting>=<value> the host must have")
+    parser.add_argument("--precision", required=True)
+    parser.add_argument("--profiles", default="[]", help="JSON list of {input: {min, opt, max}}")
+    parser.add_argument("--option", action="append", default=[], help="<builder option>=<value>")
+    parser.add_argument("--workspace-bytes", type=int)
+    parser.add_argument("--calibration-cache", type=Path)
+    parser.add_argument("--timing-cache", type=Path)
+    parser.add_argument("--tag", required=True, help="the hardware tag of the engine's file name")
+    parser.add_argument("--out", type=Path, required=True, help="the engine file to write")
+    parser.add_argument("--sidecar", type=Path, required=True)
+    parser.add_argument("--record", type=Path, required=True)
+    return parser.parse_args(argv)
+
+
+def _settings(args: argparse.Namespace, backend: Backend) -> Settings:
+    if args.precision not in backend.precisions:
+        raise EngineBuildError(
+            f"precision {args.precision!r} is not supported by the {backend.name} backend; use one of {', '.join(backend.precisions)}"
+        )
+    options: dict[str, str] = dict(backend.option_defaults)
+    for pair in args.option:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in backend.options:
+            raise EngineBuildError(
+                f"builder option {pair!r}: the {backend.name} backend accepts {', '.join(sorted(backend.options)) or 'none'}"
+            )
+        allowed = backend.options[key]
+        if allowed is not None and value not in allowed:
+            raise EngineBuildError(f"builder option {key}={value!r}: use one of {', '.join(allowed)}")
+        options[key] = value
+    try:
+        required = match.parse_requirements(args.require)
+    except ValueError as error:
+        raise EngineBuildError(str(error)) from None
+    for path in (args.calibration_cache, args.timing_cache):
+        if path is not None and not path.is_file():
+            raise EngineBuildError(f"{path}: no such file")
+    return Settings(
+        precision=args.precision,
+        profiles=_parse_profiles(args.profiles),
+        options=options,
+        workspace_bytes=args.workspace_bytes,
+        calibration_cache=args.calibration_cache,
+        timing_cache=args.timing_cache,
+        required=required,
+    )
+
+
+def compile_engine(argv: list[str], backend: Backend) -> int:
+    args = _parse_args(argv, backend)
+    try:
+        settings = _settings(args, backend)
+        if not args.model.is_file():
+            raise EngineBuildError(f"{args.model}: no such model file")
+        file_name = artifacts.engine_file_name(args.model_name, args.tag, settings.precision, backend.extension)
+        if args.out.name != file_name:
+            raise EngineBuildError(f"--out {args.out.name} does not follow the engine name schema ({file_name})")
+        host, notes = backend.host()
+        match.require_host(args.platform, settings.required, host, exact_isa=backend.exact_isa(settings), notes=notes)
+        inputs = backend.model_inputs(args.model)
+        check_profiles(args.model_name, inputs, settings.profiles)
+        with tempfile.TemporaryDirectory(prefix="engine-build-") as scratch:
+            engine, validation = backend.build(args.model, settings, Path(scratch))
+    except (EngineBuildError, match.PlatformMismatchError, ValueError) as error:
+        print(f"error: {args.model_name} for {args.platform}: {error}", file=sys.stderr)
+        return 2
+
+    model_sha256 = artifacts.sha256_file(args.model)
+    engine_sha256 = artifacts.sha256_bytes(engine)
+    versions = backend.versions()
+    key_fields = {
+        "backend": backend.name,
+        "hardware": dict(sorted(settings.required.items())),
+        "model_sha256": model_sha256,
+        "settings": settings.as_json(),
+        "versions": versions,
+    }
+    record = {
+        "backend": backend.name,
+        "engine": {"file": file_name, "sha256": engine_sha256, "size": len(engine)},
+        "hardware": key_fields["hardware"],
+        "key": artifacts.engine_key(key_fields),
+        "model": {"inputs": inputs, "name": args.model_name, "sha256": model_sha256, "size": args.model.stat().st_size},
+        "platform": args.platform,
+        "settings": key_fields["settings"],
+        "tag": args.tag,
+        "validation": validation,
+        "versions": versions,
+    }
+    artifacts.write_atomically(args.out, engine)
+    artifacts.write_atomically(args.sidecar, artifacts.sidecar_text(engine_sha256, file_name).encode())
+    artifacts.write_atomically(args.record, artifacts.canonical_json(record).encode())
+    return 0

@@ -1,0 +1,150 @@
+"""Public API: `engine` (one model on one platform) and `engine_set` (models x platforms).
+
+    load("//engines:defs.bzl", "engine", "engine_set")
+
+    engine(
+        name = "detector.orin",
+        model = "detector.onnx",
+        platform = "//platforms:jetson_orin_jp6.2_trt10.3",
+        precision = "fp16",
+        profiles = ["images:1x3x640x640:4x3x640x640:8x3x640x640"],
+        workspace = "2GiB",
+    )
+
+Outputs, under bazel-bin/<package>/<out_dir>/ (out_dir defaults to the platform's
+name): `<model>__<hardware tag>_<precision>.<engine|onnx>` and its `.sha256`
+sidecar (the per-platform manifest.json comes from `engine_manifest`). An engine for a
+GPU platform is compatible only where an executor for that GPU exists (see
+//platforms:devices.bzl); elsewhere `bazel build //...` skips it.
+"""
+
+load("//engines/private:engine.bzl", _engine_build = "engine_build", _engine_manifest = "engine_manifest", _published_engine = "published_engine")
+load("//platforms:devices.bzl", "DEVICES", "device_compatibility", "is_gpu_device")
+
+engine_manifest = _engine_manifest
+
+def engine(
+        name,
+        model,
+        platform,
+        precision,
+        model_name = None,
+        profiles = [],
+        workspace = None,
+        options = {},
+        calibration_cache = None,
+        timing_cache = None,
+        out_dir = None,
+        visibility = None,
+        tags = []):
+    """One engine: `model` compiled for `platform`.
+
+    Args:
+      name: target name.
+      model: the ONNX file (a label).
+      platform: the target platform (a label in //platforms, or any platform
+        built from the //platforms constraint settings).
+      precision: fp32 | int8 (ONNX Runtime); fp32 | fp16 | bf16 | int8 | fp8 (TensorRT).
+      model_name: the model part of the file name; defaults to the file's stem.
+      profiles: optimization profiles, each "<input>:<min>:<opt>:<max> ..." with
+        shapes like 1x3x224x224 (min <= opt <= max on every axis).
+      workspace: TensorRT builder workspace, e.g. "2GiB".
+      options: backend builder options (ONNX Runtime: graph_optimization_level;
+        TensorRT: builder_optimization_level, hardware_compatibility,
+        strongly_typed, version_compatible).
+      calibration_cache: TensorRT INT8 calibration cache (required for int8 there).
+      timing_cache: TensorRT timing cache, to pin tactic choices.
+      out_dir: directory under the package's bazel-bin; defaults to the platform's name.
+      visibility: of the public target.
+      tags: of the public target.
+    """
+    platform_name = Label(platform).name if type(platform) == "string" else platform.name
+    _engine_build(
+        name = name + ".build",
+        model = model,
+        model_name = model_name,
+        platform_label = str(Label(platform) if type(platform) == "string" else platform).replace("@@//", "//"),
+        precision = precision,
+        profiles = profiles,
+        workspace = workspace or "",
+        options = options,
+        calibration_cache = calibration_cache,
+        timing_cache = timing_cache,
+        out_dir = out_dir or platform_name,
+        target_compatible_with = device_compatibility(platform),
+        tags = ["manual"],
+        visibility = ["//visibility:private"],
+    )
+    _published_engine(
+        name = name,
+        build = ":%s.build" % name,
+        platform = platform,
+        tags = tags,
+        visibility = visibility,
+    )
+
+def _per_backend(value, backend, what):
+    if type(value) == "dict":
+        if backend not in value:
+            fail("engine_set: %s has no entry for the %s backend (keys: %s)" % (what, backend, sorted(value)))
+        return value[backend]
+    return value
+
+def engine_set(
+        name,
+        models,
+        platforms,
+        precision,
+        profiles = {},
+        workspace = None,
+        options = {},
+        calibration_caches = {},
+        timing_cache = None,
+        visibility = None):
+    """Every model compiled for every platform, with a manifest per platform.
+
+    Targets: `<name>.<model>.<platform>` per engine and `<name>.<platform>.manifest`;
+    files under bazel-bin/<package>/<name>/<platform>/.
+
+    Args:
+      name: the set's name (and its output directory).
+      models: {model name: ONNX label}.
+      platforms: device platforms from //platforms:devices.bzl.
+      precision: one precision, or {"onnxruntime": ..., "tensorrt": ...}.
+      profiles: {model name: [profile, ...]} (see `engine`).
+      workspace: TensorRT workspace (GPU platforms only).
+      options: {"onnxruntime": {...}, "tensorrt": {...}} builder options.
+      calibration_caches: {model name: cache label} for TensorRT int8.
+      timing_cache: TensorRT timing cache shared by the set's GPU engines.
+      visibility: of the engine and manifest targets.
+    """
+    for platform in platforms:
+        platform_name = Label(platform).name
+        if Label(platform).package != "platforms" or platform_name not in DEVICES:
+            fail("engine_set %s: %s is not a device of //platforms:devices.bzl; use engine() for other platforms" % (name, platform))
+        gpu = is_gpu_device(platform_name)
+        backend = "tensorrt" if gpu else "onnxruntime"
+        engines = []
+        for model_name, model in sorted(models.items()):
+            target = "%s.%s.%s" % (name, model_name, platform_name)
+            engine(
+                name = target,
+                model = model,
+                model_name = model_name,
+                platform = platform,
+                precision = _per_backend(precision, backend, "precision"),
+                profiles = profiles.get(model_name, []),
+                workspace = workspace if gpu else None,
+                options = options.get(backend, {}),
+                calibration_cache = calibration_caches.get(model_name) if gpu else None,
+                timing_cache = timing_cache if gpu else None,
+                out_dir = "%s/%s" % (name, platform_name),
+                visibility = visibility,
+            )
+            engines.append(":" + target)
+        _engine_manifest(
+            name = "%s.%s.manifest" % (name, platform_name),
+            engines = engines,
+            target_compatible_with = device_compatibility(platform),
+            visibility = visibility,
+        )

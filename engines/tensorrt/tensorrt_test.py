@@ -1,0 +1,98 @@
+"""The TensorRT backend's TensorRT-free parts: settings mapping, and refusing to build off-device."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engines.compile.driver import EngineBuildError, Profile, Settings
+from engines.hardware import host
+from engines.tensorrt import plan
+
+PROFILE = Profile({"input": ((1, 64), (8, 64), (32, 64))})
+
+
+def settings(precision="fp16", profiles=(PROFILE,), calibration=None, **options):
+    return Settings(
+        precision=precision,
+        profiles=profiles,
+        options=plan.OPTION_DEFAULTS | options,
+        workspace_bytes=None,
+        calibration_cache=calibration,
+    )
+
+
+def test_fp16_on_orin():
+    built = plan.builder_plan(settings(), sm="sm_87", jetson=True, dynamic_inputs={"input"})
+    assert built.builder_flags == ("FP16",)
+    assert built.workspace_bytes == plan.DEFAULT_WORKSPACE_BYTES
+    assert built.optimization_level == 3
+    assert built.profiles == (PROFILE.shapes,)
+
+
+def test_fp32_sets_no_precision_flag_and_version_compatible_is_a_flag():
+    built = plan.builder_plan(settings("fp32", version_compatible="true"), sm="sm_90", jetson=False, dynamic_inputs={"input"})
+    assert built.builder_flags == ("VERSION_COMPATIBLE",)
+
+
+@pytest.mark.parametrize(("precision", "sm"), [("fp8", "sm_87"), ("bf16", "sm_72"), ("fp8", "sm_80")])
+def test_precision_the_gpu_lacks_is_refused(precision, sm):
+    with pytest.raises(EngineBuildError, match=f"precision {precision} needs compute capability"):
+        plan.builder_plan(settings(precision), sm=sm, jetson=False, dynamic_inputs=set())
+
+
+def test_int8_needs_a_calibration_cache(tmp_path):
+    with pytest.raises(EngineBuildError, match="calibration cache"):
+        plan.builder_plan(settings("int8"), sm="sm_87", jetson=True, dynamic_inputs={"input"})
+    cache = tmp_path / "calibration.cache"
+    cache.write_bytes(b"TRT-100300-EntropyCalibration2\ninput: 3c010a14\n")
+    built = plan.builder_plan(settings("int8", calibration=cache), sm="sm_87", jetson=True, dynamic_inputs={"input"})
+    assert built.builder_flags == ("INT8",) and built.calibration_cache.startswith(b"TRT-")
+    with pytest.raises(EngineBuildError, match="only used for int8"):
+        plan.builder_plan(settings("fp16", calibration=cache), sm="sm_87", jetson=True, dynamic_inputs={"input"})
+
+
+def test_hardware_compatibility_is_refused_on_jetson():
+    with pytest.raises(EngineBuildError, match="not supported on Jetson"):
+        plan.builder_plan(settings(hardware_compatibility="ampere_plus"), sm="sm_87", jetson=True, dynamic_inputs={"input"})
+    built = plan.builder_plan(settings(hardware_compatibility="ampere_plus"), sm="sm_90", jetson=False, dynamic_inputs={"input"})
+    assert built.hardware_compatibility == "ampere_plus"
+
+
+def test_dynamic_inputs_need_profiles():
+    with pytest.raises(EngineBuildError, match="dynamic dimensions"):
+        plan.builder_plan(settings(profiles=()), sm="sm_90", jetson=False, dynamic_inputs={"input"})
+
+
+def test_strongly_typed_takes_precision_from_the_model():
+    with pytest.raises(EngineBuildError, match="strongly typed"):
+        plan.builder_plan(settings("fp16", strongly_typed="true"), sm="sm_90", jetson=False, dynamic_inputs={"input"})
+
+
+def test_compile_refuses_this_host_and_writes_nothing(tmp_path):
+    """The real compile tool on this (GPU-less) host: a mismatch naming both sides, no output."""
+    model = Path(os.environ["MLP_MODEL"])
+    # A GPU this host is not (none here: no GPU is lent to these machines).
+    this_host = host.detect().gpu_sm
+    wanted = "sm_90" if this_host == "sm_87" else "sm_87"
+    name = "mlp__sm87_jp6.2_trt10.3_fp16.engine"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "engines.tensorrt.compile",
+            "--model", str(model), "--model-name", "mlp", "--platform", "//platforms:jetson_orin_jp6.2_trt10.3",
+            "--require", f"gpu_sm={wanted}", "--require", "jetpack=6.2", "--require", "tensorrt=10.3",
+            "--precision", "fp16", "--tag", "sm87_jp6.2_trt10.3",
+            "--out", str(tmp_path / name), "--sidecar", str(tmp_path / (name + ".sha256")), "--record", str(tmp_path / (name + ".json")),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"gpu_sm: the platform wants {wanted}, this host has {this_host}" in result.stderr
+    assert list(tmp_path.iterdir()) == []

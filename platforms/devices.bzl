@@ -1,0 +1,131 @@
+"""The device kinds engines are built for: one entry per real hardware + runtime combination.
+
+This is the single place a device is described. `declare_devices()` turns each
+entry into a target `platform()` (//platforms:<name>); GPU kinds also get an
+execution platform (//platforms:<name>.exec) whose `exec_properties` name the
+same hardware, so a remote worker advertising them can run their compiles.
+
+Changing an entry (say Jetson Orin moving from TensorRT 10.3 to 10.7) changes
+that platform only, and so rebuilds that platform's engines only.
+"""
+
+load(":constraints.bzl", "NONE", "constraint_value_label", "hardware_tag")
+
+DEVICES = {
+    # NVIDIA Jetson AGX/NX Orin, JetPack 6.2 (L4T 36.4.3), its TensorRT 10.3.
+    "jetson_orin_jp6.2_trt10.3": {
+        "cpu": "aarch64",
+        "cpu_isa": "armv8.2-a",
+        "gpu_sm": "sm_87",
+        "jetpack": "6.2",
+        "tensorrt": "10.3",
+    },
+    # NVIDIA A100 servers with TensorRT 10.13.
+    "a100_trt10.13": {
+        "cpu": "x86_64",
+        "gpu_sm": "sm_80",
+        "tensorrt": "10.13",
+    },
+    # NVIDIA H100 servers with TensorRT 10.13.
+    "h100_trt10.13": {
+        "cpu": "x86_64",
+        "gpu_sm": "sm_90",
+        "tensorrt": "10.13",
+    },
+    # AVX-512 x86-64 servers (x86-64-v4: Xeon Skylake-SP and later, EPYC Zen 4 and
+    # later) serving with ONNX Runtime 1.32.
+    "x86_64_v4_ort1.32": {
+        "cpu": "x86_64",
+        "cpu_isa": "x86-64-v4",
+        "onnxruntime": "1.32",
+    },
+    # The same servers where the fleet is still pinned to ONNX Runtime 1.22.
+    "x86_64_v4_ort1.22": {
+        "cpu": "x86_64",
+        "cpu_isa": "x86-64-v4",
+        "onnxruntime": "1.22",
+    },
+}
+
+def device_tag(name):
+    return hardware_tag(DEVICES[name])
+
+def is_gpu_device(name):
+    return DEVICES[name].get("gpu_sm", NONE) != NONE
+
+def _constraint_values(device):
+    values = [
+        "@platforms//os:linux",
+        "@platforms//cpu:" + device["cpu"],
+    ]
+    for setting in sorted(device):
+        if setting != "cpu":
+            values.append(constraint_value_label(setting, device[setting]))
+    return values
+
+# Worker properties for remote execution (REAPI platform properties). CPU
+# workers advertise the same two keys everywhere so CPU actions keep sharing
+# cache entries across runners.
+def _exec_properties(device):
+    properties = {
+        "ISA": device.get("cpu_isa", device["cpu"]),
+        "OSFamily": "linux",
+    }
+    for setting in ("gpu_sm", "jetpack", "tensorrt"):
+        if device.get(setting, NONE) != NONE:
+            properties[setting] = device[setting]
+    return properties
+
+def declare_devices():
+    """In //platforms/BUILD.bazel: a platform() per device, plus .exec platforms for GPU kinds."""
+    for name in sorted(DEVICES):
+        device = DEVICES[name]
+        native.platform(
+            name = name,
+            constraint_values = _constraint_values(device),
+            visibility = ["//visibility:public"],
+        )
+        if is_gpu_device(name):
+            native.platform(
+                name = name + ".exec",
+                constraint_values = _constraint_values(device),
+                exec_properties = _exec_properties(device),
+                visibility = ["//visibility:public"],
+            )
+
+def declare_gpu_executor_gates(flag):
+    """One gate per GPU device: available iff its tag is among the `flag`'s values.
+
+    An engine for a GPU device is compatible only where an executor for that
+    hardware exists: the local host (detected, see host_hardware.bzl) or a remote
+    worker pool named on the command line. Elsewhere it is skipped, and naming it
+    explicitly fails with "didn't satisfy constraint
+    //platforms:no_executor_for_<tag>".
+    """
+    native.constraint_setting(name = "gpu_executor")
+    for name in sorted(DEVICES):
+        if not is_gpu_device(name):
+            continue
+        tag = device_tag(name)
+        native.config_setting(
+            name = "executor_for_" + tag,
+            flag_values = {flag: tag},
+        )
+        native.constraint_value(
+            name = "no_executor_for_" + tag,
+            constraint_setting = ":gpu_executor",
+        )
+
+def device_compatibility(platform):
+    """target_compatible_with for an engine built for `platform` (a label string).
+
+    Devices not declared here are left to toolchain resolution.
+    """
+    label = Label(platform) if type(platform) == "string" else platform
+    if label.package != "platforms" or label.name not in DEVICES or not is_gpu_device(label.name):
+        return []
+    tag = device_tag(label.name)
+    return select({
+        Label("//platforms:executor_for_" + tag): [],
+        "//conditions:default": [Label("//platforms:no_executor_for_" + tag)],
+    })
