@@ -18,7 +18,9 @@ import re
 import tempfile
 from pathlib import Path
 
-_NAME = re.compile(r"^(?P<model>[A-Za-z0-9][A-Za-z0-9.-]*(?:_[A-Za-z0-9.-]+)*?)__(?P<tag>.+)_(?P<precision>[a-z0-9]+)\.(?P<ext>engine|onnx)$")
+_NAME = re.compile(
+    r"^(?P<model>[A-Za-z0-9][A-Za-z0-9.-]*(?:_[A-Za-z0-9.-]+)*?)__(?P<tag>.+)_(?P<precision>[a-z0-9]+)\.(?P<ext>engine|onnx)$"
+)
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 

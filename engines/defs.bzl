@@ -18,8 +18,8 @@ GPU platform is compatible only where an executor for that GPU exists (see
 //platforms:devices.bzl); elsewhere `bazel build //...` skips it.
 """
 
-load("//engines/private:engine.bzl", _engine_build = "engine_build", _engine_manifest = "engine_manifest", _published_engine = "published_engine")
-load("//platforms:devices.bzl", "DEVICES", "device_compatibility", "is_gpu_device")
+load("//engines/private:engine.bzl", _engine_build = "engine_build", _engine_manifest = "engine_manifest", _engine_status = "engine_status", _published_engine = "published_engine")
+load("//platforms:devices.bzl", "DEVICES", "device_compatibility", "device_tag", "is_gpu_device")
 
 engine_manifest = _engine_manifest
 
@@ -148,3 +148,29 @@ def engine_set(
             target_compatible_with = device_compatibility(platform),
             visibility = visibility,
         )
+
+def engine_status(name = "status"):
+    """Call last in a BUILD file: `<name>.txt` lists the package's engines, built or skipped and why.
+
+    Building it prints a one-line summary when GPU engines are skipped.
+
+    Args:
+      name: the target; its output is `<name>.txt`.
+    """
+    entries = []
+    for rule in native.existing_rules().values():
+        if rule["kind"] != "engine_build":
+            continue
+        platform = Label(rule["platform_label"])
+        gpu = platform.package == "platforms" and platform.name in DEVICES and is_gpu_device(platform.name)
+        entries.append("//%s:%s|%s|%s" % (
+            native.package_name(),
+            rule["name"].removesuffix(".build"),
+            rule["platform_label"],
+            device_tag(platform.name) if gpu else "",
+        ))
+    _engine_status(
+        name = name,
+        engines = sorted(entries),
+        out = name + ".txt",
+    )

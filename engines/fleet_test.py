@@ -90,9 +90,13 @@ def test_verifier_runs_as_a_plain_script(pulled):
     """Devices run engines/verify.py with a bare python3: no Bazel, no third-party packages."""
     script = Path(verify.__file__)
     clean = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "RUNFILES"))}
-    ok = subprocess.run([sys.executable, "-I", str(script), str(pulled)], capture_output=True, text=True, env=clean, check=False)
+    ok = subprocess.run(
+        [sys.executable, "-I", str(script), str(pulled)], capture_output=True, text=True, env=clean, check=False
+    )
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.strip().endswith("3 hit, 0 tampered, 0 missing, 0 unlisted")
     next(pulled.glob("*.sha256")).unlink()
-    bad = subprocess.run([sys.executable, "-I", str(script), str(pulled)], capture_output=True, text=True, env=clean, check=False)
+    bad = subprocess.run(
+        [sys.executable, "-I", str(script), str(pulled)], capture_output=True, text=True, env=clean, check=False
+    )
     assert bad.returncode == 1 and "1 tampered" in bad.stdout

@@ -16,7 +16,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("records", nargs="+", type=Path)
     args = parser.parse_args(argv)
-    records = sorted((json.loads(path.read_text(encoding="utf-8")) for path in args.records), key=lambda record: record["engine"]["file"])
+    records = sorted(
+        (json.loads(path.read_text(encoding="utf-8")) for path in args.records),
+        key=lambda record: record["engine"]["file"],
+    )
     names = [record["engine"]["file"] for record in records]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:

@@ -25,7 +25,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a plain script on a device
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engines import artifacts  # noqa: E402
+from engines import artifacts
 
 
 def check_engine(directory: Path, record: dict) -> tuple[str, str]:
@@ -58,10 +58,19 @@ def verify_manifest(manifest: Path) -> list[dict[str, str]]:
     for record in data["engines"]:
         status, reason = check_engine(directory, record)
         listed.add(record["engine"]["file"])
-        results.append({"engine": record["engine"]["file"], "platform": data["platform"], "reason": reason, "status": status})
+        results.append(
+            {"engine": record["engine"]["file"], "platform": data["platform"], "reason": reason, "status": status}
+        )
     for path in sorted(directory.iterdir()):
         if path.name not in listed and artifacts.parse_engine_file_name(path.name):
-            results.append({"engine": path.name, "platform": data["platform"], "reason": "not in manifest.json", "status": "unlisted"})
+            results.append(
+                {
+                    "engine": path.name,
+                    "platform": data["platform"],
+                    "reason": "not in manifest.json",
+                    "status": "unlisted",
+                }
+            )
     return results
 
 
@@ -97,7 +106,9 @@ def main(argv: list[str]) -> int:
         for result in results:
             line = f"{result['status']:<9} {result['engine']}"
             print(line + (f"  ({result['reason']})" if result["reason"] else ""))
-        counts = {status: sum(r["status"] == status for r in results) for status in ("hit", "tampered", "missing", "unlisted")}
+        counts = {
+            status: sum(r["status"] == status for r in results) for status in ("hit", "tampered", "missing", "unlisted")
+        }
         print(", ".join(f"{count} {status}" for status, count in counts.items()))
     return 0 if all(result["status"] == "hit" for result in results) else 1
 

@@ -33,8 +33,13 @@ ALL_CONSTRAINT_VALUES = [
     for value in values + [NONE]
 ]
 
-def declare_hardware_setting(setting):
-    """In //platforms/<setting>/BUILD.bazel: the setting and its values (default `none`)."""
+def declare_hardware_setting(name):
+    """In //platforms/<setting>/BUILD.bazel: the setting and its values (default `none`).
+
+    Args:
+      name: the setting, a key of HARDWARE.
+    """
+    setting = name
     native.constraint_setting(
         name = setting,
         default_constraint_value = ":" + NONE,
@@ -51,7 +56,12 @@ def hardware_tag(hardware):
     """The hardware part of an engine's file name, from {setting: value}.
 
     GPU: `sm87_jp6.2_trt10.3` (no `jp` off Jetson). CPU: `x86-64-v4_ort1.32`.
-    Returns None when the description names no backend runtime.
+
+    Args:
+      hardware: {setting: value}, settings absent or `none` when the platform lacks them.
+
+    Returns:
+      The tag, or None when the description names no backend runtime.
     """
     sm = hardware.get("gpu_sm", NONE)
     if sm != NONE:

@@ -76,6 +76,7 @@ def _exec_properties(device):
             properties[setting] = device[setting]
     return properties
 
+# buildifier: disable=unnamed-macro
 def declare_devices():
     """In //platforms/BUILD.bazel: a platform() per device, plus .exec platforms for GPU kinds."""
     for name in sorted(DEVICES):
@@ -93,7 +94,7 @@ def declare_devices():
                 visibility = ["//visibility:public"],
             )
 
-def declare_gpu_executor_gates(flag):
+def declare_gpu_executor_gates(name, flag):
     """One gate per GPU device: available iff its tag is among the `flag`'s values.
 
     An engine for a GPU device is compatible only where an executor for that
@@ -101,25 +102,35 @@ def declare_gpu_executor_gates(flag):
     worker pool named on the command line. Elsewhere it is skipped, and naming it
     explicitly fails with "didn't satisfy constraint
     //platforms:no_executor_for_<tag>".
+
+    Args:
+      name: the constraint setting the gates' constraint values belong to.
+      flag: the executors flag (//platforms:gpu_executors).
     """
-    native.constraint_setting(name = "gpu_executor")
-    for name in sorted(DEVICES):
-        if not is_gpu_device(name):
+    native.constraint_setting(name = name)
+    for device in sorted(DEVICES):
+        if not is_gpu_device(device):
             continue
-        tag = device_tag(name)
+        tag = device_tag(device)
         native.config_setting(
             name = "executor_for_" + tag,
             flag_values = {flag: tag},
         )
         native.constraint_value(
             name = "no_executor_for_" + tag,
-            constraint_setting = ":gpu_executor",
+            constraint_setting = ":" + name,
         )
 
 def device_compatibility(platform):
     """target_compatible_with for an engine built for `platform` (a label string).
 
     Devices not declared here are left to toolchain resolution.
+
+    Args:
+      platform: the engine's target platform.
+
+    Returns:
+      [] or a select() that is incompatible unless an executor for the device's GPU exists.
     """
     label = Label(platform) if type(platform) == "string" else platform
     if label.package != "platforms" or label.name not in DEVICES or not is_gpu_device(label.name):

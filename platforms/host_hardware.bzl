@@ -39,6 +39,7 @@ def _host_hardware_impl(rctx):
         elif value != NONE:
             # Hardware the vocabulary does not know yet: the host stays `none` for
             # it, so nothing is routed here by mistake.
+            # buildifier: disable=print
             print("host_hardware: {} {} is not in //platforms:constraints.bzl; add it to build for it here.".format(setting, value))
 
     executors = []

@@ -38,7 +38,10 @@ class Profile:
     shapes: dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]
 
     def as_json(self) -> dict[str, dict[str, list[int]]]:
-        return {name: {"min": list(lo), "opt": list(opt), "max": list(hi)} for name, (lo, opt, hi) in sorted(self.shapes.items())}
+        return {
+            name: {"min": list(lo), "opt": list(opt), "max": list(hi)}
+            for name, (lo, opt, hi) in sorted(self.shapes.items())
+        }
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,10 @@ class Settings:
         }
         if self.workspace_bytes is not None:
             settings["workspace_bytes"] = self.workspace_bytes
-        for name, path in (("calibration_cache_sha256", self.calibration_cache), ("timing_cache_sha256", self.timing_cache)):
+        for name, path in (
+            ("calibration_cache_sha256", self.calibration_cache),
+            ("timing_cache_sha256", self.timing_cache),
+        ):
             if path is not None:
                 settings[name] = artifacts.sha256_file(path)
         return settings
@@ -92,11 +98,15 @@ def _parse_profiles(text: str) -> tuple[Profile, ...]:
     try:
         raw = json.loads(text)
         return tuple(
-            Profile({name: (tuple(spec["min"]), tuple(spec["opt"]), tuple(spec["max"])) for name, spec in profile.items()})
+            Profile(
+                {name: (tuple(spec["min"]), tuple(spec["opt"]), tuple(spec["max"])) for name, spec in profile.items()}
+            )
             for profile in raw
         )
     except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise EngineBuildError(f"--profiles: not a JSON list of {{input: {{min, opt, max}}}} objects ({error})") from None
+        raise EngineBuildError(
+            f"--profiles: not a JSON list of {{input: {{min, opt, max}}}} objects ({error})"
+        ) from None
 
 
 def check_profiles(model_name: str, inputs: dict[str, list[int | str]], profiles: tuple[Profile, ...]) -> None:
@@ -105,21 +115,26 @@ def check_profiles(model_name: str, inputs: dict[str, list[int | str]], profiles
         where = f"profile {index}"
         for name, (lo, opt, hi) in sorted(profile.shapes.items()):
             if name not in inputs:
-                raise EngineBuildError(f"{where} names input {name!r}, but model {model_name} has inputs {sorted(inputs)}")
+                raise EngineBuildError(
+                    f"{where} names input {name!r}, but model {model_name} has inputs {sorted(inputs)}"
+                )
             shape = inputs[name]
             for label, dims in (("min", lo), ("opt", opt), ("max", hi)):
                 if len(dims) != len(shape):
                     raise EngineBuildError(
-                        f"{where}, input {name!r}: {label} shape {list(dims)} has rank {len(dims)}, the model's input {shape} has rank {len(shape)}"
+                        f"{where}, input {name!r}: {label} shape {list(dims)} has rank {len(dims)}, "
+                        f"the model's input {shape} has rank {len(shape)}"
                     )
             for axis, dim in enumerate(shape):
                 if not (lo[axis] <= opt[axis] <= hi[axis]):
                     raise EngineBuildError(
-                        f"{where}, input {name!r}, axis {axis}: need min <= opt <= max, got {lo[axis]}, {opt[axis]}, {hi[axis]}"
+                        f"{where}, input {name!r}, axis {axis}: need min <= opt <= max, "
+                        f"got {lo[axis]}, {opt[axis]}, {hi[axis]}"
                     )
                 if isinstance(dim, int) and dim >= 0 and not (lo[axis] == opt[axis] == hi[axis] == dim):
                     raise EngineBuildError(
-                        f"{where}, input {name!r}, axis {axis} is fixed at {dim} in the model, but the profile asks for {lo[axis]}..{hi[axis]}"
+                        f"{where}, input {name!r}, axis {axis} is fixed at {dim} in the model, "
+                        f"but the profile asks for {lo[axis]}..{hi[axis]}"
                     )
 
 
@@ -145,14 +160,16 @@ def _parse_args(argv: list[str], backend: Backend) -> argparse.Namespace:
 def _settings(args: argparse.Namespace, backend: Backend) -> Settings:
     if args.precision not in backend.precisions:
         raise EngineBuildError(
-            f"precision {args.precision!r} is not supported by the {backend.name} backend; use one of {', '.join(backend.precisions)}"
+            f"precision {args.precision!r} is not supported by the {backend.name} backend; "
+            f"use one of {', '.join(backend.precisions)}"
         )
     options: dict[str, str] = dict(backend.option_defaults)
     for pair in args.option:
         key, sep, value = pair.partition("=")
         if not sep or key not in backend.options:
             raise EngineBuildError(
-                f"builder option {pair!r}: the {backend.name} backend accepts {', '.join(sorted(backend.options)) or 'none'}"
+                f"builder option {pair!r}: the {backend.name} backend accepts "
+                f"{', '.join(sorted(backend.options)) or 'none'}"
             )
         allowed = backend.options[key]
         if allowed is not None and value not in allowed:

@@ -6,7 +6,23 @@ import pytest
 
 from engines.hardware import host, match
 
-V3 = {"cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3", "avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"}
+V3 = {
+    "cx16",
+    "lahf_lm",
+    "popcnt",
+    "sse4_1",
+    "sse4_2",
+    "ssse3",
+    "avx",
+    "avx2",
+    "bmi1",
+    "bmi2",
+    "f16c",
+    "fma",
+    "abm",
+    "movbe",
+    "xsave",
+}
 V4 = V3 | {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}
 
 
@@ -36,7 +52,10 @@ def test_cpu_flags_from_cpuinfo():
 @pytest.mark.parametrize(
     ("release", "jetpack"),
     [
-        ("# R36 (release), REVISION: 4.3, GCID: 38968081, BOARD: generic, EABI: aarch64, DATE: Wed Jan  8 01:49:37 UTC 2025", "6.2"),
+        (
+            "# R36 (release), REVISION: 4.3, GCID: 38968081, BOARD: generic, EABI: aarch64, DATE: Wed Jan  8 01:49:37 UTC 2025",
+            "6.2",
+        ),
         ("# R36 (release), REVISION: 4.0, GCID: 37537400, BOARD: generic, EABI: aarch64", "6.1"),
         ("# R36 (release), REVISION: 3.0, GCID: 36191598, BOARD: generic, EABI: aarch64", "6.0"),
         ("# R35 (release), REVISION: 4.1, GCID: 33958178, BOARD: t186ref, EABI: aarch64", "5.1"),
@@ -61,7 +80,9 @@ JETSON = {"cpu": "aarch64", "gpu_sm": "sm_87", "jetpack": "6.2", "tensorrt": "10
 
 
 def test_matching_host_passes():
-    match.require_host("//platforms:orin", JETSON, JETSON | {"tensorrt": "10.3.0.30", "cpu_isa": "armv8.2-a"}, exact_isa=False)
+    match.require_host(
+        "//platforms:orin", JETSON, JETSON | {"tensorrt": "10.3.0.30", "cpu_isa": "armv8.2-a"}, exact_isa=False
+    )
 
 
 def test_mismatch_names_both_sides():

@@ -69,7 +69,7 @@ def cpu_isa_level(machine: str, flags: set[str]) -> str:
             level = name
         return level
     if machine == "aarch64":
-        return "armv8.2-a" if _ARM_V82 <= flags else "armv8-a"
+        return "armv8.2-a" if flags >= _ARM_V82 else "armv8-a"
     return NONE
 
 

@@ -31,14 +31,16 @@ def parse_requirements(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         setting, sep, value = pair.partition("=")
         if not sep or setting not in SETTINGS or not value:
-            raise ValueError(f"--require {pair!r}: expected <setting>=<value> with setting one of {', '.join(SETTINGS)}")
+            raise ValueError(
+                f"--require {pair!r}: expected <setting>=<value> with setting one of {', '.join(SETTINGS)}"
+            )
         required[setting] = value
     return required
 
 
 def _same_version(wanted: str, have: str) -> bool:
     """'10.3' matches an installed '10.3' or '10.3.0.30'; 'none' matches only 'none'."""
-    if wanted == NONE or have == NONE:
+    if NONE in (wanted, have):
         return wanted == have
     return have == wanted or have.startswith(wanted + ".")
 

@@ -28,7 +28,12 @@ def _weights(rng: np.random.Generator, name: str, shape: tuple[int, ...]) -> onn
 
 def mlp(rng: np.random.Generator) -> onnx.GraphProto:
     """[batch, 64] -> 128 (ReLU) -> [batch, 10]."""
-    initializers = [_weights(rng, "w1", (64, 128)), _weights(rng, "b1", (128,)), _weights(rng, "w2", (128, 10)), _weights(rng, "b2", (10,))]
+    initializers = [
+        _weights(rng, "w1", (64, 128)),
+        _weights(rng, "b1", (128,)),
+        _weights(rng, "w2", (128, 10)),
+        _weights(rng, "b2", (10,)),
+    ]
     nodes = [
         helper.make_node("MatMul", ["input", "w1"], ["hidden"]),
         helper.make_node("Add", ["hidden", "b1"], ["hidden_biased"]),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import onnx
@@ -50,8 +51,8 @@ class OnnxRuntimeBackend:
     name = "onnxruntime"
     extension = "onnx"
     precisions = ("fp32", "int8")
-    options = {"graph_optimization_level": tuple(sorted(_LEVELS))}
-    option_defaults = {"graph_optimization_level": "all"}
+    options: ClassVar[dict[str, tuple[str, ...] | None]] = {"graph_optimization_level": tuple(sorted(_LEVELS))}
+    option_defaults: ClassVar[dict[str, str]] = {"graph_optimization_level": "all"}
 
     def model_inputs(self, model: Path) -> dict[str, list[int | str]]:
         proto = _load(model)
@@ -61,7 +62,9 @@ class OnnxRuntimeBackend:
             if value.name in initializers:
                 continue
             dims = value.type.tensor_type.shape.dim
-            inputs[value.name] = [dim.dim_value if dim.HasField("dim_value") else (dim.dim_param or "?") for dim in dims]
+            inputs[value.name] = [
+                dim.dim_value if dim.HasField("dim_value") else (dim.dim_param or "?") for dim in dims
+            ]
         return inputs
 
     def host(self) -> tuple[dict[str, str], tuple[str, ...]]:
@@ -141,18 +144,33 @@ def _fixed_dimensions(inputs: dict[str, list[int | str]], settings: Settings) ->
 
 def _validation_shapes(inputs: dict[str, list[int | str]], settings: Settings) -> list[dict[str, list[int]]]:
     if settings.profiles:
-        return [{name: list(shapes[1]) for name, shapes in sorted(profile.shapes.items())} for profile in settings.profiles]
-    return [{name: [dim if isinstance(dim, int) and dim > 0 else 1 for dim in shape] for name, shape in sorted(inputs.items())}]
+        return [
+            {name: list(shapes[1]) for name, shapes in sorted(profile.shapes.items())} for profile in settings.profiles
+        ]
+    return [
+        {
+            name: [dim if isinstance(dim, int) and dim > 0 else 1 for dim in shape]
+            for name, shape in sorted(inputs.items())
+        }
+    ]
 
 
-def _validate(model: Path, optimized: Path, inputs: dict[str, list[int | str]], settings: Settings) -> dict[str, object]:
+def _validate(
+    model: Path, optimized: Path, inputs: dict[str, list[int | str]], settings: Settings
+) -> dict[str, object]:
     """Run the engine and the source model on the same seeded inputs at each profile's opt shape."""
     proto = onnx.load(str(model))
     types = {value.name: value.type.tensor_type.elem_type for value in proto.graph.input}
-    reference = ort.InferenceSession(str(model), _session_options(ort.GraphOptimizationLevel.ORT_DISABLE_ALL), providers=["CPUExecutionProvider"])
+    reference = ort.InferenceSession(
+        str(model), _session_options(ort.GraphOptimizationLevel.ORT_DISABLE_ALL), providers=["CPUExecutionProvider"]
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        engine = ort.InferenceSession(str(optimized), _session_options(ort.GraphOptimizationLevel.ORT_DISABLE_ALL), providers=["CPUExecutionProvider"])
+        engine = ort.InferenceSession(
+            str(optimized),
+            _session_options(ort.GraphOptimizationLevel.ORT_DISABLE_ALL),
+            providers=["CPUExecutionProvider"],
+        )
     rng = np.random.default_rng(0)
     worst = 0.0
     checked = []
@@ -164,13 +182,21 @@ def _validate(model: Path, optimized: Path, inputs: dict[str, list[int | str]], 
             feeds[name] = data.astype(dtype)
         expected = reference.run(None, feeds)
         actual = engine.run(None, feeds)
-        for want, got in zip(expected, actual):
+        for want, got in zip(expected, actual, strict=True):
             if want.shape != got.shape or not np.all(np.isfinite(got)):
-                raise EngineBuildError(f"the optimized model gives output shape {got.shape} (or non-finite values) where the model gives {want.shape}")
-            worst = max(worst, float(np.max(np.abs(want.astype(np.float64) - got.astype(np.float64)))) if want.size else 0.0)
+                raise EngineBuildError(
+                    f"the optimized model gives output shape {got.shape} (or non-finite values) "
+                    f"where the model gives {want.shape}"
+                )
+            worst = max(
+                worst, float(np.max(np.abs(want.astype(np.float64) - got.astype(np.float64)))) if want.size else 0.0
+            )
             if settings.precision in _TOLERANCE:
                 atol, rtol = _TOLERANCE[settings.precision]
                 if not np.allclose(got, want, atol=atol, rtol=rtol):
-                    raise EngineBuildError(f"the optimized model disagrees with the source model at input shapes {shapes} (max |diff| {worst:.3g})")
+                    raise EngineBuildError(
+                        f"the optimized model disagrees with the source model at input shapes {shapes} "
+                        f"(max |diff| {worst:.3g})"
+                    )
         checked.append(shapes)
     return {"max_abs_diff": float(f"{worst:.6g}"), "ran_at": checked}

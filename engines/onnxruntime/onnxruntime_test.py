@@ -24,25 +24,51 @@ TAG = f"{ISA}_ort{RUNTIME}"
 MLP_PROFILE = {"input": {"min": [1, 64], "opt": [8, 64], "max": [32, 64]}}
 
 
-def compile_model(out: Path, model: Path, *, name="mlp", precision="fp32", profiles=(MLP_PROFILE,), require=None, options=()):
+def compile_model(
+    out: Path, model: Path, *, name="mlp", precision="fp32", profiles=(MLP_PROFILE,), require=None, options=()
+):
     require = require or {"cpu": "x86_64", "cpu_isa": ISA, "onnxruntime": RUNTIME}
     file_name = f"{name}__{TAG}_{precision}.onnx"
     command = [
-        sys.executable, "-m", "engines.onnxruntime.compile",
-        "--model", str(model), "--model-name", name, "--platform", "//platforms:test",
-        "--precision", precision, "--profiles", json.dumps(list(profiles)), "--tag", TAG,
-        "--out", str(out / file_name), "--sidecar", str(out / (file_name + ".sha256")), "--record", str(out / (file_name + ".json")),
+        sys.executable,
+        "-m",
+        "engines.onnxruntime.compile",
+        "--model",
+        str(model),
+        "--model-name",
+        name,
+        "--platform",
+        "//platforms:test",
+        "--precision",
+        precision,
+        "--profiles",
+        json.dumps(list(profiles)),
+        "--tag",
+        TAG,
+        "--out",
+        str(out / file_name),
+        "--sidecar",
+        str(out / (file_name + ".sha256")),
+        "--record",
+        str(out / (file_name + ".json")),
     ]
     for setting, value in require.items():
         command += ["--require", f"{setting}={value}"]
     for option in options:
         command += ["--option", option]
-    result = subprocess.run(command, capture_output=True, text=True, check=False, env=os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)})
+    result = subprocess.run(
+        command, capture_output=True, text=True, check=False, env=os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)}
+    )
     return result, out / file_name
 
 
 def test_engine_sidecar_and_record(tmp_path):
-    result, engine = compile_model(tmp_path, CONVNET, name="convnet", profiles=({"input": {"min": [1, 3, 32, 32], "opt": [4, 3, 32, 32], "max": [8, 3, 32, 32]}},))
+    result, engine = compile_model(
+        tmp_path,
+        CONVNET,
+        name="convnet",
+        profiles=({"input": {"min": [1, 3, 32, 32], "opt": [4, 3, 32, 32], "max": [8, 3, 32, 32]}},),
+    )
     assert result.returncode == 0, result.stderr
     digest = artifacts.sha256_file(engine)
     assert artifacts.parse_sidecar(engine.with_name(engine.name + ".sha256").read_text()) == (digest, engine.name)
@@ -95,7 +121,9 @@ def test_truncated_model(tmp_path):
 
 def test_unknown_precision(tmp_path):
     result, _ = compile_model(tmp_path, MLP, precision="fp9")
-    assert_refused(result, tmp_path, "precision 'fp9' is not supported by the onnxruntime backend; use one of fp32, int8")
+    assert_refused(
+        result, tmp_path, "precision 'fp9' is not supported by the onnxruntime backend; use one of fp32, int8"
+    )
 
 
 def test_profile_min_above_max(tmp_path):
@@ -113,7 +141,9 @@ def test_profile_for_missing_input_or_fixed_axis(tmp_path):
 def test_runtime_mismatch(tmp_path):
     other = "1.22" if RUNTIME != "1.22" else "1.32"
     result, _ = compile_model(tmp_path, MLP, require={"cpu": "x86_64", "cpu_isa": ISA, "onnxruntime": other})
-    assert_refused(result, tmp_path, f"onnxruntime: the platform wants {other}, this host has {onnxruntime.__version__}")
+    assert_refused(
+        result, tmp_path, f"onnxruntime: the platform wants {other}, this host has {onnxruntime.__version__}"
+    )
 
 
 @pytest.mark.skipif(ISA != "x86-64-v4", reason="needs an AVX-512 host to ask for a lower level")
@@ -128,4 +158,6 @@ def test_isa_tied_build_needs_the_exact_level(tmp_path):
 
 def test_unknown_option(tmp_path):
     result, _ = compile_model(tmp_path, MLP, options=("workspace=1",))
-    assert_refused(result, tmp_path, "builder option 'workspace=1': the onnxruntime backend accepts graph_optimization_level")
+    assert_refused(
+        result, tmp_path, "builder option 'workspace=1': the onnxruntime backend accepts graph_optimization_level"
+    )

@@ -13,6 +13,7 @@ the path devices pull from.
 """
 
 load("//platforms:constraints.bzl", "ALL_CONSTRAINT_VALUES", "NONE", "hardware_tag")
+load("//platforms:executors.bzl", "ExecutorsInfo")
 load("//tools/bazel:python_tool_action.bzl", "run_python_tool")
 load(":toolchains.bzl", "TOOLCHAIN_TYPE")
 
@@ -53,7 +54,15 @@ def _dims(ctx, what, text):
     return dims
 
 def parse_profiles(ctx, profiles):
-    """["input:1x64:8x64:32x64 mask:1x8:4x8:8x8", ...] -> [{input: {min, opt, max}}], checked."""
+    """Parses and checks optimization profiles.
+
+    Args:
+      ctx: the rule context (for errors).
+      profiles: ["input:1x64:8x64:32x64 mask:1x8:4x8:8x8", ...].
+
+    Returns:
+      [{input: {"min": [...], "opt": [...], "max": [...]}}, ...]
+    """
     parsed = []
     for index, text in enumerate(profiles):
         shapes = {}
@@ -79,7 +88,15 @@ def parse_profiles(ctx, profiles):
     return parsed
 
 def parse_workspace(ctx, text):
-    """'512MiB', '4GiB' or a byte count."""
+    """Parses a workspace size.
+
+    Args:
+      ctx: the rule context (for errors).
+      text: '512MiB', '4GiB' or a byte count.
+
+    Returns:
+      The size in bytes.
+    """
     if text.isdigit():
         return int(text)
     for unit, scale in _UNITS.items():
@@ -250,4 +267,40 @@ engine_manifest = rule(
         "_tool": attr.label(default = "//engines:manifest", executable = True, cfg = "exec"),
     },
     doc = "manifest.json for one platform's engines: model digest, settings, tool versions, engine digest.",
+)
+
+def _engine_status_impl(ctx):
+    available = ctx.attr._executors[ExecutorsInfo].tags
+    lines, skipped, count = [], {}, 0
+    for entry in ctx.attr.engines:
+        target, platform, tag = entry.split("|")
+        if tag and tag not in available:
+            skipped[tag] = True
+            count += 1
+            lines.append("skipped  %s  (%s: no executor for %s)" % (target, platform, tag))
+        else:
+            lines.append("builds   %s  (%s)" % (target, platform))
+    if skipped:
+        lines.append("")
+        lines.append("An engine for a GPU platform builds only where an executor for that GPU exists: on such a")
+        lines.append("device (detected), or on a remote pool named with --//platforms:gpu_executors=<tag>.")
+
+        # Bazel says only "was skipped" for incompatible targets; this says why.
+        # buildifier: disable=print
+        print("%d GPU engines skipped here (no executor for %s); see bazel-bin/%s" % (
+            count,
+            ", ".join(sorted(skipped)),
+            ctx.outputs.out.short_path,
+        ))
+    ctx.actions.write(ctx.outputs.out, "\n".join(lines) + "\n")
+    return [DefaultInfo(files = depset([ctx.outputs.out]))]
+
+engine_status = rule(
+    implementation = _engine_status_impl,
+    attrs = {
+        "engines": attr.string_list(doc = "target|platform|GPU hardware tag (empty for CPU platforms)"),
+        "out": attr.output(mandatory = True),
+        "_executors": attr.label(default = "//platforms:gpu_executors", providers = [ExecutorsInfo]),
+    },
+    doc = "Which of a package's engines this build can compile, and why the others are skipped.",
 )

@@ -50,6 +50,7 @@ engine_compiler = rule(
 
 _X86_LEVELS = ["x86-64-v2", "x86-64-v3", "x86-64-v4"]
 
+# buildifier: disable=unnamed-macro
 def onnxruntime_toolchains(hubs):
     """In //engines/onnxruntime: a compiler per ONNX Runtime release and its toolchains.
 
@@ -94,6 +95,7 @@ def onnxruntime_toolchains(hubs):
                 ],
             )
 
+# buildifier: disable=unnamed-macro
 def tensorrt_toolchains():
     """In //engines/tensorrt: the compiler and a toolchain per GPU device kind."""
     engine_compiler(

@@ -25,7 +25,9 @@ def _tensorrt():
     try:
         import tensorrt
     except ImportError as error:
-        raise EngineBuildError(f"TensorRT's Python API is not importable on this host ({error}); build on the GPU device or worker") from None
+        raise EngineBuildError(
+            f"TensorRT's Python API is not importable on this host ({error}); build on the GPU device or worker"
+        ) from None
     return tensorrt
 
 
@@ -49,7 +51,9 @@ class TensorRTBackend:
         parser = trt.OnnxParser(network, self._trt_logger(trt))
         if not parser.parse(model.read_bytes(), str(model.parent)):
             errors = "; ".join(str(parser.get_error(index)) for index in range(parser.num_errors))
-            raise EngineBuildError(f"TensorRT's ONNX parser rejected {model.name} (truncated or unsupported?): {errors}")
+            raise EngineBuildError(
+                f"TensorRT's ONNX parser rejected {model.name} (truncated or unsupported?): {errors}"
+            )
         return network, parser
 
     def model_inputs(self, model: Path) -> dict[str, list[int | str]]:
@@ -94,7 +98,9 @@ class TensorRTBackend:
         for flag in plan.builder_flags:
             config.set_flag(getattr(trt.BuilderFlag, flag))
         if plan.hardware_compatibility != "none":
-            config.hardware_compatibility_level = getattr(trt.HardwareCompatibilityLevel, plan.hardware_compatibility.upper())
+            config.hardware_compatibility_level = getattr(
+                trt.HardwareCompatibilityLevel, plan.hardware_compatibility.upper()
+            )
         for shapes in plan.profiles:
             profile = builder.create_optimization_profile()
             for name, (lo, opt, hi) in sorted(shapes.items()):

@@ -56,25 +56,37 @@ def builder_plan(settings: Settings, *, sm: str, jetson: bool, dynamic_inputs: s
     capability = compute_capability(sm)
     precision = settings.precision
     if capability < _MIN_SM[precision]:
-        raise EngineBuildError(f"precision {precision} needs compute capability >= {_MIN_SM[precision]}; {sm} has {capability}")
+        raise EngineBuildError(
+            f"precision {precision} needs compute capability >= {_MIN_SM[precision]}; {sm} has {capability}"
+        )
     options = settings.options
     strongly_typed = options["strongly_typed"] == "true"
     flags = []
     if precision != "fp32":
         if strongly_typed:
-            raise EngineBuildError(f"a strongly typed network takes its precisions from the model; drop precision {precision} or strongly_typed")
+            raise EngineBuildError(
+                "a strongly typed network takes its precisions from the model; "
+                f"drop precision {precision} or strongly_typed"
+            )
         flags.append(_BUILDER_FLAG[precision])
     if options["version_compatible"] == "true":
         flags.append("VERSION_COMPATIBLE")
     hardware = options["hardware_compatibility"]
     if hardware != "none" and jetson:
-        raise EngineBuildError(f"hardware_compatibility={hardware} is not supported on Jetson (TensorRT builds Jetson engines for one device)")
+        raise EngineBuildError(
+            f"hardware_compatibility={hardware} is not supported on Jetson "
+            "(TensorRT builds Jetson engines for one device)"
+        )
     if hardware == "ampere_plus" and capability < 80:
-        raise EngineBuildError(f"hardware_compatibility=ampere_plus needs compute capability >= 80; {sm} has {capability}")
+        raise EngineBuildError(
+            f"hardware_compatibility=ampere_plus needs compute capability >= 80; {sm} has {capability}"
+        )
 
     calibration = settings.calibration_cache.read_bytes() if settings.calibration_cache else None
     if precision == "int8" and calibration is None:
-        raise EngineBuildError("precision int8 needs a calibration cache (calibration_cache = a file written by a TensorRT calibrator)")
+        raise EngineBuildError(
+            "precision int8 needs a calibration cache (calibration_cache = a file written by a TensorRT calibrator)"
+        )
     if precision != "int8" and calibration is not None:
         raise EngineBuildError(f"a calibration cache is only used for int8; precision is {precision}")
 
@@ -82,7 +94,9 @@ def builder_plan(settings: Settings, *, sm: str, jetson: bool, dynamic_inputs: s
     uncovered = sorted(dynamic_inputs - {name for profile in profiles for name in profile})
     if dynamic_inputs and (not profiles or uncovered):
         missing = uncovered or sorted(dynamic_inputs)
-        raise EngineBuildError(f"inputs {missing} have dynamic dimensions: every optimization profile must give them min/opt/max shapes")
+        raise EngineBuildError(
+            f"inputs {missing} have dynamic dimensions: every optimization profile must give them min/opt/max shapes"
+        )
     for index, profile in enumerate(profiles):
         lacking = sorted(dynamic_inputs - set(profile))
         if lacking:

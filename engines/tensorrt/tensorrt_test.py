@@ -35,7 +35,9 @@ def test_fp16_on_orin():
 
 
 def test_fp32_sets_no_precision_flag_and_version_compatible_is_a_flag():
-    built = plan.builder_plan(settings("fp32", version_compatible="true"), sm="sm_90", jetson=False, dynamic_inputs={"input"})
+    built = plan.builder_plan(
+        settings("fp32", version_compatible="true"), sm="sm_90", jetson=False, dynamic_inputs={"input"}
+    )
     assert built.builder_flags == ("VERSION_COMPATIBLE",)
 
 
@@ -58,8 +60,12 @@ def test_int8_needs_a_calibration_cache(tmp_path):
 
 def test_hardware_compatibility_is_refused_on_jetson():
     with pytest.raises(EngineBuildError, match="not supported on Jetson"):
-        plan.builder_plan(settings(hardware_compatibility="ampere_plus"), sm="sm_87", jetson=True, dynamic_inputs={"input"})
-    built = plan.builder_plan(settings(hardware_compatibility="ampere_plus"), sm="sm_90", jetson=False, dynamic_inputs={"input"})
+        plan.builder_plan(
+            settings(hardware_compatibility="ampere_plus"), sm="sm_87", jetson=True, dynamic_inputs={"input"}
+        )
+    built = plan.builder_plan(
+        settings(hardware_compatibility="ampere_plus"), sm="sm_90", jetson=False, dynamic_inputs={"input"}
+    )
     assert built.hardware_compatibility == "ampere_plus"
 
 
@@ -82,11 +88,31 @@ def test_compile_refuses_this_host_and_writes_nothing(tmp_path):
     name = "mlp__sm87_jp6.2_trt10.3_fp16.engine"
     result = subprocess.run(
         [
-            sys.executable, "-m", "engines.tensorrt.compile",
-            "--model", str(model), "--model-name", "mlp", "--platform", "//platforms:jetson_orin_jp6.2_trt10.3",
-            "--require", f"gpu_sm={wanted}", "--require", "jetpack=6.2", "--require", "tensorrt=10.3",
-            "--precision", "fp16", "--tag", "sm87_jp6.2_trt10.3",
-            "--out", str(tmp_path / name), "--sidecar", str(tmp_path / (name + ".sha256")), "--record", str(tmp_path / (name + ".json")),
+            sys.executable,
+            "-m",
+            "engines.tensorrt.compile",
+            "--model",
+            str(model),
+            "--model-name",
+            "mlp",
+            "--platform",
+            "//platforms:jetson_orin_jp6.2_trt10.3",
+            "--require",
+            f"gpu_sm={wanted}",
+            "--require",
+            "jetpack=6.2",
+            "--require",
+            "tensorrt=10.3",
+            "--precision",
+            "fp16",
+            "--tag",
+            "sm87_jp6.2_trt10.3",
+            "--out",
+            str(tmp_path / name),
+            "--sidecar",
+            str(tmp_path / (name + ".sha256")),
+            "--record",
+            str(tmp_path / (name + ".json")),
         ],
         capture_output=True,
         text=True,
