@@ -5,7 +5,9 @@
 # locks hold, to the release before the locked one, hash and all, as a lock update
 # would), rebuild both corpora with an execution log, count the spawns that ran per
 # corpus, and restore the lock. Prints the counts; fails if the other library's
-# corpus ran anything. Needs PyPI (to hash the other tqdm release).
+# corpus ran anything. The rebuilds skip the disk cache: a previous run of this
+# script leaves the bumped lock's results there, and a cache hit is not a re-run.
+# Needs PyPI (to hash the other tqdm release).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -47,7 +49,7 @@ for changed in vllm transformers; do
   other=$([[ $changed == vllm ]] && echo transformers || echo vllm)
   echo "== bump the $changed lock"
   bump_tqdm "miners/$changed/requirements_lock.txt"
-  ./bazelw build "${TARGETS[@]}" --execution_log_json_file="$work/$changed.json" >"$work/$changed.log" 2>&1 ||
+  ./bazelw build --disk_cache= "${TARGETS[@]}" --execution_log_json_file="$work/$changed.json" >"$work/$changed.log" 2>&1 ||
     { cat "$work/$changed.log" >&2; exit 1; }
   python3 tools/bench/exec_log.py "$work/$changed.json" | sed 's/^/  ran: /'
   python3 - "$work/$changed.json" "$changed" "$other" <<'PY' || status=1
