@@ -52,6 +52,27 @@ def declare_hardware_setting(name):
             visibility = ["//visibility:public"],
         )
 
+def exec_properties(hardware):
+    """REAPI platform properties for an execution platform with this hardware.
+
+    The same hardware gets the same properties wherever the platform is declared,
+    so an action's key does not depend on which runner sent it: every runner
+    sends {OSFamily, arch} for ordinary actions, adds ISA for ISA-tied compiles,
+    and gpu_sm/jetpack/tensorrt for GPU compiles. Workers advertise the keys of
+    what they are (tools/remote/).
+
+    Args:
+      hardware: {setting: value}, with "cpu" the CPU architecture (x86_64, aarch64).
+
+    Returns:
+      {property: value}.
+    """
+    properties = {"OSFamily": "linux", "arch": hardware["cpu"]}
+    for setting, key in (("cpu_isa", "ISA"), ("gpu_sm", "gpu_sm"), ("jetpack", "jetpack"), ("tensorrt", "tensorrt")):
+        if hardware.get(setting, NONE) != NONE:
+            properties[key] = hardware[setting]
+    return properties
+
 def hardware_tag(hardware):
     """The hardware part of an engine's file name, from {setting: value}.
 

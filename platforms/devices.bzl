@@ -1,15 +1,16 @@
 """The device kinds engines are built for: one entry per real hardware + runtime combination.
 
 This is the single place a device is described. `declare_devices()` turns each
-entry into a target `platform()` (//platforms:<name>); GPU kinds also get an
-execution platform (//platforms:<name>.exec) whose `exec_properties` name the
-same hardware, so a remote worker advertising them can run their compiles.
+entry into a target `platform()` (//platforms:<name>); `declare_execution_platforms()`
+derives the execution platforms their compiles need (//platforms/exec:<name>), whose
+`exec_properties` name the same hardware, so a remote worker advertising them can
+run those compiles.
 
 Changing an entry (say Jetson Orin moving from TensorRT 10.3 to 10.7) changes
 that platform only, and so rebuilds that platform's engines only.
 """
 
-load(":constraints.bzl", "NONE", "constraint_value_label", "hardware_tag")
+load(":constraints.bzl", "NONE", "constraint_value_label", "exec_properties", "hardware_tag")
 
 DEVICES = {
     # NVIDIA Jetson AGX/NX Orin, JetPack 6.2 (L4T 36.4.3), its TensorRT 10.3.
@@ -63,36 +64,51 @@ def _constraint_values(device):
             values.append(constraint_value_label(setting, device[setting]))
     return values
 
-# Worker properties for remote execution (REAPI platform properties). CPU
-# workers advertise the same two keys everywhere so CPU actions keep sharing
-# cache entries across runners.
-def _exec_properties(device):
-    properties = {
-        "ISA": device.get("cpu_isa", device["cpu"]),
-        "OSFamily": "linux",
-    }
-    for setting in ("gpu_sm", "jetpack", "tensorrt"):
-        if device.get(setting, NONE) != NONE:
-            properties[setting] = device[setting]
-    return properties
-
 # buildifier: disable=unnamed-macro
 def declare_devices():
-    """In //platforms/BUILD.bazel: a platform() per device, plus .exec platforms for GPU kinds."""
+    """In //platforms/BUILD.bazel: a target platform() per device."""
     for name in sorted(DEVICES):
-        device = DEVICES[name]
         native.platform(
             name = name,
-            constraint_values = _constraint_values(device),
+            constraint_values = _constraint_values(DEVICES[name]),
             visibility = ["//visibility:public"],
         )
+
+# buildifier: disable=unnamed-macro
+def declare_execution_platforms():
+    """In //platforms/exec/BUILD.bazel: the worker kinds engine compiles need.
+
+    * one per GPU device kind (//platforms/exec:<device>): the GPU, JetPack and
+      TensorRT the TensorRT toolchain for that device is exec_compatible_with;
+    * one per CPU ISA level a CPU device names (//platforms/exec:<level>), for the
+      ISA-tied ONNX Runtime compiles.
+
+    All are registered on every runner (MODULE.bazel), after @host_hardware//:default
+    (ordinary actions), so each action goes to the same execution platform, with
+    the same properties and the same key, on every runner: locally when the host
+    is that hardware, or on a remote worker advertising it.
+    """
+    isa_levels = {}
+    for name in sorted(DEVICES):
+        device = DEVICES[name]
         if is_gpu_device(name):
+            gpu = {setting: device.get(setting, NONE) for setting in ("cpu", "gpu_sm", "jetpack", "tensorrt")}
             native.platform(
-                name = name + ".exec",
-                constraint_values = _constraint_values(device),
-                exec_properties = _exec_properties(device),
+                name = name,
+                constraint_values = _constraint_values(gpu),
+                exec_properties = exec_properties(gpu),
                 visibility = ["//visibility:public"],
             )
+        elif device.get("cpu_isa", NONE) != NONE:
+            isa_levels[device["cpu_isa"]] = device["cpu"]
+    for level, cpu in sorted(isa_levels.items()):
+        hardware = {"cpu": cpu, "cpu_isa": level}
+        native.platform(
+            name = level,
+            constraint_values = _constraint_values(hardware),
+            exec_properties = exec_properties(hardware),
+            visibility = ["//visibility:public"],
+        )
 
 def declare_gpu_executor_gates(name, flag):
     """One gate per GPU device: available iff its tag is among the `flag`'s values.

@@ -1,20 +1,22 @@
-"""@host_hardware: the local machine as an execution platform, described in //platforms terms.
+"""@host_hardware: this machine, described in //platforms terms.
 
 The probe (engines/hardware/host.py) reads the CPU's ISA level, the GPU's compute
 capability through the CUDA driver, JetPack from /etc/nv_tegra_release and the
 TensorRT version from package metadata. The repository holds:
 
-* `//:host`: an execution platform with those constraints, registered first, so
-  an ONNX Runtime compile for x86-64-v4 runs locally only on an AVX-512 host and
-  a TensorRT compile for sm_87 + JetPack 6.2 + TensorRT 10.3 only on such a Jetson;
-* `//:defs.bzl`: `LOCAL_GPU_EXECUTORS`, the default of //platforms:gpu_executors
-  (empty here: no GPU; on a Jetson Orin with JetPack 6.2, ["sm87_jp6.2_trt10.3"]).
+* `//:default`: the execution platform of ordinary actions, registered first: the
+  host's OS and CPU, and exec_properties {OSFamily, arch} that are the same on
+  every runner of that architecture, so those actions share cache entries;
+* `//:defs.bzl`: `HOST` (what the probe found) and `LOCAL_GPU_EXECUTORS`, the
+  default of //platforms:gpu_executors (empty here: no GPU; on a Jetson Orin with
+  JetPack 6.2, ["sm87_jp6.2_trt10.3"]);
+* `//:host.json`: the probe's output.
 
 The probe re-runs when it changes, or on `./bazelw fetch --configure` after a
 hardware or driver change.
 """
 
-load("//platforms:constraints.bzl", "HARDWARE", "NONE", "hardware_tag")
+load("//platforms:constraints.bzl", "HARDWARE", "NONE", "exec_properties", "hardware_tag")
 
 _HOST_SETTINGS = ("cpu_isa", "gpu_sm", "jetpack", "tensorrt")
 
@@ -29,16 +31,14 @@ def _host_hardware_impl(rctx):
         fail("probing this host's hardware failed ({}):\n{}".format(probe, result.stderr))
     facts = json.decode(result.stdout)
 
-    constraint_values = []
     described = {}
     for setting in _HOST_SETTINGS:
         value = facts.get(setting, NONE)
         if value in HARDWARE[setting]:
-            constraint_values.append("@@//platforms/{}:{}".format(setting, value))
             described[setting] = value
         elif value != NONE:
-            # Hardware the vocabulary does not know yet: the host stays `none` for
-            # it, so nothing is routed here by mistake.
+            # Hardware the vocabulary does not know yet is left out: nothing is
+            # routed here by mistake.
             # buildifier: disable=print
             print("host_hardware: {} {} is not in //platforms:constraints.bzl; add it to build for it here.".format(setting, value))
 
@@ -55,11 +55,11 @@ package(default_visibility = ["//visibility:public"])
 exports_files(["host.json"])
 
 platform(
-    name = "host",
+    name = "default",
     parents = ["@platforms//host"],
-    constraint_values = {constraint_values},
+    exec_properties = {properties},
 )
-""".format(constraint_values = json.encode_indent(constraint_values, prefix = "    ", indent = "    ")))
+""".format(properties = json.encode_indent(exec_properties({"cpu": facts["cpu"]}), prefix = "    ", indent = "    ")))
     rctx.file("defs.bzl", """\
 \"\"\"This host's hardware, as probed at fetch time.\"\"\"
 

@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# Shared cache and remote execution against real servers on 127.0.0.1.
+#
+# Starts a private REAPI deployment (tools/remote/up: PostgreSQL, BuildGrid, two
+# buildbox workers: "cpu-1" {OSFamily, arch} and "engines-v4" {OSFamily, arch,
+# ISA=x86-64-v4}), then runs Bazel as separate runners (each its own output root,
+# no disk cache) and checks, from execution logs and the server's job records:
+#
+#   1. runner A builds the transformers corpus and the CPU engines with the shared
+#      cache; runner B then builds the same and executes 0 actions (all remote hits);
+#   2. a runner whose Python interpreter differs misses on Python actions;
+#   3. remote execution: every action runs on a worker ("remote"), and every engine
+#      compile on the worker whose properties match its platform (engines-v4);
+#   4. a job no worker can take is refused before the build, naming its properties;
+#   5. --config=ci-readonly uploads nothing (CAS unchanged, the next runner misses);
+#   6. the cache server killed mid-build: the build completes correctly, and the
+#      next one with the server back too;
+#   7. a corrupted blob in the CAS is detected and not used.
+#
+# Prints the figures (wall times, the B/A ratio, executed and remote counts, server
+# start-up time) and exits 1 on any failed check. Bounded: every wait has a timeout.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+readonly REPO=$PWD
+readonly TARGETS=(//corpus:transformers //engines:all)
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/kiln-remote.XXXXXX")
+readonly STATE=$work/reapi
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+readonly PORT=$(free_port) PG_PORT=$(free_port)
+readonly REMOTE=grpc://127.0.0.1:$PORT
+REPOSITORY_CACHE=$(./bazelw info repository_cache 2>/dev/null)
+readonly REPOSITORY_CACHE
+
+runners=()
+status=0
+cleanup() {
+  for root in "${runners[@]}"; do
+    [[ -d $root ]] && (cd "$REPO" && ./bazelw --output_user_root="$root" shutdown >/dev/null 2>&1 || true)
+  done
+  if [[ $status == 0 && -z ${KEEP:-} ]]; then
+    tools/remote/down --state "$STATE" --delete >/dev/null 2>&1 || true
+    rm -rf "$work" 2>/dev/null || true
+  else
+    tools/remote/down --state "$STATE" >/dev/null 2>&1 || true
+    echo "logs kept in $work" >&2
+  fi
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; status=1; }
+abort() { tail -n 30 "$work/$1.log" >&2; fail "runner $1 failed (log above)"; exit 1; }
+
+# [ROOT=R] runner NAME [DIR] -- BAZEL ARGS: Bazel with a private output root (root-R,
+# default root-NAME), no disk cache, pointed at the private deployment. Output in
+# $work/NAME.log, execution log in $work/NAME.json; returns Bazel's status.
+runner() {
+  local name=$1 dir=$REPO
+  shift
+  if [[ $1 != -- ]]; then dir=$1; shift; fi
+  shift
+  local root=$work/root-${ROOT:-$name}
+  runners+=("$root")
+  (cd "$dir" && ./bazelw --output_user_root="$root" --max_idle_secs=600 "$@" \
+    --disk_cache= --repository_cache="$REPOSITORY_CACHE" --remote_cache="$REMOTE" \
+    --color=no --curses=no --execution_log_json_file="$work/$name.json") >"$work/$name.log" 2>&1
+}
+executed() { # LOG [MNEMONIC]: spawns that ran (not served by a cache)
+  python3 - "$@" <<'PY'
+import sys
+sys.path.insert(0, "tools/bench")
+from exec_log import executed
+ran = executed(sys.argv[1])
+print(sum(len(t) for (_, m), t in ran.items() if len(sys.argv) < 3 or m == sys.argv[2]))
+PY
+}
+count_runner() { # LOG RUNNER: spawns with that runner ("remote", "remote cache hit", ...)
+  python3 - "$@" <<'PY'
+import sys
+sys.path.insert(0, "tools/bench")
+from exec_log import spawns
+print(sum(1 for s in spawns(sys.argv[1]) if s.get("runner") == sys.argv[2]))
+PY
+}
+published() { # OUTPUT ROOT: its bazel-bin/engines/fleet (output base <root>/<hash>, not a sandbox's copy)
+  local dir
+  for dir in "$1"/*/execroot/_main/bazel-out/k8-fastbuild/bin/engines/fleet; do
+    [[ -d $dir ]] && echo "$dir" && return
+  done
+}
+engine_digests() { (cd "$1" && find . -name '*.onnx' -print0 | sort -z | xargs -0 sha256sum); }
+seconds() { python3 -c "import time; print(f'{time.time():.3f}')"; }
+since() { python3 -c "print(f'{$(seconds) - $1:.1f}')"; }
+cas_blobs() { find "$STATE/cas" -type f -path '*objects*' | wc -l; }
+# A copy of the checkout (tracked files as they are now) to edit without touching it.
+copy_tree() {
+  mkdir -p "$1"
+  git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$1"
+}
+reseed() { # TREE MODEL SEED
+  python3 - "$@" <<'PY'
+import pathlib, re, sys
+path = pathlib.Path(sys.argv[1]) / "engines/models/BUILD.bazel"
+text, count = re.subn(rf'(name = "{sys.argv[2]}",\n    kind = "\w+",\n    seed = )\d+', rf"\g<1>{sys.argv[3]}", path.read_text())
+assert count == 1, f"no seed for {sys.argv[2]}"
+path.write_text(text)
+PY
+}
+
+echo "== start the deployment (127.0.0.1:$PORT, PostgreSQL :$PG_PORT)"
+tools/remote/up --state "$STATE" --port "$PORT" --pg-port "$PG_PORT" \
+  --worker cpu-1:OSFamily=linux,arch=x86_64 \
+  --worker engines-v4:OSFamily=linux,arch=x86_64,ISA=x86-64-v4 >/dev/null
+startup=$(python3 -c "import json; d=json.load(open('$STATE/endpoint.json')); print(d['started_in_seconds'], d['server_ready_in_seconds'])")
+echo "  up in ${startup% *}s (BuildGrid listening after ${startup#* }s)"
+
+echo "== 1. runner A builds with the shared cache, then runner B"
+for name in A B; do # fetch and analyse first, so the timed builds measure execution and caching
+  ROOT=$name runner "$name-warm" -- build --nobuild "${TARGETS[@]}" --config=remote-cache --remote_cache="$REMOTE" ||
+    abort $name-warm
+done
+start=$(seconds)
+runner A -- build "${TARGETS[@]}" --config=remote-cache --remote_cache="$REMOTE" || abort A
+wall_a=$(since "$start")
+start=$(seconds)
+runner B -- build "${TARGETS[@]}" --config=remote-cache --remote_cache="$REMOTE" || abort B
+wall_b=$(since "$start")
+ran_a=$(executed "$work/A.json") ran_b=$(executed "$work/B.json") hits_b=$(count_runner "$work/B.json" "remote cache hit")
+echo "  A: ${wall_a}s, executed $ran_a actions; B: ${wall_b}s, executed $ran_b, remote cache hits $hits_b;" \
+  "B/A = $(python3 -c "print(f'{$wall_b / $wall_a:.2f}')")"
+((ran_a > 0)) || fail "runner A executed nothing: the test proves nothing"
+((ran_b == 0)) || fail "runner B executed $ran_b actions; expected 0"
+((hits_b == ran_a)) || fail "runner B had $hits_b remote cache hits; expected $ran_a"
+
+echo "== 2. a runner with another Python interpreter"
+other_python=
+for candidate in /usr/bin/python3 /usr/local/bin/python3; do
+  if [[ -x $candidate && $(readlink -f "$candidate") != $(readlink -f "$(command -v python3)") ]]; then
+    other_python=$candidate
+    break
+  fi
+done
+if [[ -z $other_python ]]; then
+  fail "no second Python interpreter on this machine to run the identity check with"
+else
+  runner C-same -- build //engines/models:mlp --config=remote-cache --remote_cache="$REMOTE" ||
+    abort C-same
+  PATH="$(dirname "$other_python"):$PATH" runner C -- build //engines/models:mlp --config=remote-cache --remote_cache="$REMOTE" ||
+    abort C
+  hit_same=$(count_runner "$work/C-same.json" "remote cache hit") ran_same=$(executed "$work/C-same.json" OnnxModel)
+  ran_c=$(executed "$work/C.json" OnnxModel) hit_c=$(count_runner "$work/C.json" "remote cache hit")
+  echo "  model generation: same interpreter $ran_same executed / $hit_same cache hit;" \
+    "$other_python ($("$other_python" --version 2>&1 | cut -d' ' -f2) vs $(python3 --version 2>&1 | cut -d' ' -f2)): $ran_c executed / $hit_c cache hit"
+  ((ran_same == 0 && hit_same == 1)) || fail "the same interpreter missed the cache"
+  ((ran_c == 1 && hit_c == 0)) || fail "a runner with another interpreter got a cache hit for a Python action"
+fi
+
+echo "== 3. remote execution"
+start=$(seconds)
+runner D -- build "${TARGETS[@]}" --config=remote-exec --remote_cache="$REMOTE" --remote_executor="$REMOTE" \
+  --noremote_accept_cached || abort D
+wall_d=$(since "$start")
+remote_d=$(count_runner "$work/D.json" remote) local_d=$(executed "$work/D.json")
+echo "  D: ${wall_d}s, $remote_d remote executions ($(grep -oE '[0-9]+ processes: .*' "$work/D.log" | tail -n1))"
+((remote_d > 0 && remote_d == local_d)) || fail "runner D ran $((local_d - remote_d)) actions outside the workers"
+python3 - "$work/D.json" "$PG_PORT" <<'PY' || fail "an engine compile ran on a worker that is not its platform's"
+import subprocess, sys
+sys.path.insert(0, "tools/bench")
+from exec_log import spawns
+log, pg_port = sys.argv[1], sys.argv[2]
+compiles = {}
+for spawn in spawns(log):
+    if spawn.get("mnemonic") == "EngineCompile":
+        properties = {p["name"]: p["value"] for p in spawn.get("platform", {}).get("properties", [])}
+        compiles[f"{spawn['digest']['hash']}/{spawn['digest']['sizeBytes']}"] = properties
+query = "select action_digest, worker_name from jobs where action_digest in (%s)" % ",".join(f"'{d}'" for d in compiles)
+command = ["psql", "-h", "127.0.0.1", "-p", pg_port, "-U", "bgd", "-d", "bgd", "-At", "-F", " ", "-c", query]
+import os
+if os.geteuid() == 0:
+    command = ["runuser", "-u", "postgres", "--", *command]
+rows = dict(line.split() for line in subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines())
+print(f"  {len(compiles)} engine compiles sent with ISA={sorted({p.get('ISA') for p in compiles.values()})}; "
+      f"ran on {sorted(set(rows.values()))} (server's job records)")
+if len(rows) != len(compiles) or set(rows.values()) != {"engines-v4"} or any(p.get("ISA") != "x86-64-v4" for p in compiles.values()):
+    sys.exit(1)
+PY
+
+echo "== 4. a job no worker can take is refused up front"
+start=$(seconds)
+if runner guard -- build //engines:fleet.mlp.jetson_orin_jp6.2_trt10.3 --config=remote-exec --remote_cache="$REMOTE" \
+  --remote_executor="$REMOTE" --//platforms:gpu_executors=sm87_jp6.2_trt10.3; then
+  fail "a build needing an sm_87 worker was accepted"
+fi
+if grep -q "gpu_sm=sm_87, jetpack=6.2, tensorrt=10.3" "$work/guard.log"; then
+  echo "  refused after $(since "$start")s: $(grep -m1 -- '- no worker' "$work/guard.log" | sed 's/^ *//')"
+else
+  cat "$work/guard.log" >&2
+  fail "the refusal does not name the properties no worker offers"
+fi
+
+echo "== 5. --config=ci-readonly uploads nothing"
+copy_tree "$work/tree-readonly"
+reseed "$work/tree-readonly" mlp 101
+before=$(cas_blobs)
+runner E "$work/tree-readonly" -- build //engines/models:mlp --config=ci-readonly --remote_cache="$REMOTE" ||
+  abort E
+after=$(cas_blobs)
+runner F "$work/tree-readonly" -- build //engines/models:mlp --config=remote-cache --remote_cache="$REMOTE" ||
+  abort F
+ran_e=$(executed "$work/E.json" OnnxModel) ran_f=$(executed "$work/F.json" OnnxModel)
+echo "  readonly runner executed $ran_e, CAS blobs $before -> $after; the next runner executed $ran_f (a miss)"
+((ran_e == 1 && before == after && ran_f == 1)) || fail "ci-readonly wrote to the cache"
+
+echo "== 6. the cache server killed mid-build"
+copy_tree "$work/tree-fault"
+for model in mlp mlp_b convnet; do reseed "$work/tree-fault" "$model" 202; done
+runner G "$work/tree-fault" -- build //engines:all --config=remote-cache --remote_cache="$REMOTE" &
+build=$!
+deadline=$((SECONDS + 300))
+until grep -q "Generating ONNX model\|Compiling " "$work/G.log" 2>/dev/null; do
+  ((SECONDS < deadline)) || { fail "runner G never started an action"; break; }
+  kill -0 "$build" 2>/dev/null || break
+  sleep 0.2
+done
+kill -9 "$(cat "$STATE/pids/buildgrid.pid")"
+echo "  killed BuildGrid while runner G was building"
+if wait "$build"; then
+  g_out=$(published "$work/root-G")
+  if python3 engines/verify.py "$g_out" >"$work/G.verify" && [[ $(executed "$work/G.json" EngineCompile) -gt 0 ]]; then
+    echo "  G completed; its engines verify: $(tail -n1 "$work/G.verify")"
+  else
+    fail "runner G's engines do not verify"
+  fi
+else
+  tail -n 20 "$work/G.log" >&2
+  fail "runner G failed when the cache server went away"
+fi
+start=$(seconds)
+tools/remote/up --state "$STATE" --port "$PORT" --pg-port "$PG_PORT" \
+  --worker cpu-1:OSFamily=linux,arch=x86_64 \
+  --worker engines-v4:OSFamily=linux,arch=x86_64,ISA=x86-64-v4 >/dev/null
+echo "  BuildGrid back after $(since "$start")s"
+runner H "$work/tree-fault" -- build //engines:all --config=remote-cache --remote_cache="$REMOTE" ||
+  { tail -n 20 "$work/H.log" >&2; fail "runner H failed with the server back"; }
+h_out=$(published "$work/root-H")
+if [[ -n $h_out ]] && engine_digests "$h_out" >"$work/H.digests" && engine_digests "$g_out" >"$work/G.digests" &&
+  [[ -s $work/H.digests ]] && cmp -s "$work/G.digests" "$work/H.digests"; then
+  echo "  H completed with the server back; its engines are byte-identical to G's"
+else
+  fail "runner H's engines differ from runner G's"
+fi
+
+echo "== 7. a corrupted blob in the CAS"
+manifest=$(published "$work/root-A")/x86_64_v4_ort1.32/manifest.json
+digest=$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(next(r['engine']['sha256'] for r in d['engines'] if r['model']['name']=='mlp'))" "$manifest")
+blob=$(find "$STATE/cas" -path "*objects/${digest:0:2}/${digest:2}" | head -n1)
+if [[ -z $blob ]]; then
+  fail "the mlp engine ($digest) is not in the server's CAS"
+else
+  python3 -c "import sys; p=sys.argv[1]; d=bytearray(open(p,'rb').read()); d[len(d)//2]^=0xFF; open(p,'wb').write(bytes(d))" "$blob"
+  runner I -- build //engines:fleet.mlp.x86_64_v4_ort1.32 --config=remote-cache --remote_cache="$REMOTE" ||
+    { tail -n 20 "$work/I.log" >&2; fail "runner I failed on a corrupted blob"; }
+  i_out=$(find "$(published "$work/root-I")/x86_64_v4_ort1.32" -name 'mlp__*.onnx' | head -n1)
+  got=$(sha256sum "$i_out" | cut -c1-64)
+  recompiled=$(executed "$work/I.json" EngineCompile)
+  echo "  corrupted $digest in the CAS; runner I recompiled it ($recompiled) and got $got"
+  [[ $got == "$digest" && $recompiled == 1 ]] || fail "the corrupted blob was used"
+fi
+
+[[ $status == 0 ]] && echo "remote cache and execution: every check passed"
+exit $status
