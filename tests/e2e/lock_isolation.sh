@@ -5,8 +5,9 @@
 # locks hold, to the release before the locked one, hash and all, as a lock update
 # would), rebuild both corpora with an execution log, count the spawns that ran per
 # corpus, and restore the lock. Prints the counts; fails if the other library's
-# corpus ran anything. The rebuilds skip the disk cache: a previous run of this
-# script leaves the bumped lock's results there, and a cache hit is not a re-run.
+# corpus ran anything. Builds skip the disk cache: a previous run of this script
+# leaves the bumped lock's results there, and a cache hit is not a re-run. Each
+# bump starts from the unbumped locks, built.
 # Needs PyPI (to hash the other tqdm release).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -23,7 +24,10 @@ fi
 trap restore EXIT
 
 readonly TARGETS=(//corpus:vllm //corpus:transformers)
-./bazelw build "${TARGETS[@]}" >/dev/null 2>&1
+# Every build here runs with the same flags: changing one (even --disk_cache) makes
+# Bazel re-check actions against its action cache, which can re-run untouched ones.
+build() { ./bazelw build --disk_cache= "${TARGETS[@]}" "$@"; }
+build >/dev/null 2>&1
 
 bump_tqdm() { # LOCK: pin tqdm to the release before the locked one, with its real hash
   python3 - "$1" "$work" <<'PY'
@@ -49,7 +53,7 @@ for changed in vllm transformers; do
   other=$([[ $changed == vllm ]] && echo transformers || echo vllm)
   echo "== bump the $changed lock"
   bump_tqdm "miners/$changed/requirements_lock.txt"
-  ./bazelw build --disk_cache= "${TARGETS[@]}" --execution_log_json_file="$work/$changed.json" >"$work/$changed.log" 2>&1 ||
+  build --execution_log_json_file="$work/$changed.json" >"$work/$changed.log" 2>&1 ||
     { cat "$work/$changed.log" >&2; exit 1; }
   python3 tools/bench/exec_log.py "$work/$changed.json" | sed 's/^/  ran: /'
   python3 - "$work/$changed.json" "$changed" "$other" <<'PY' || status=1
@@ -67,6 +71,7 @@ if not count(changed):
     sys.exit(f"FAIL: bumping the {changed} lock re-ran nothing of {changed}")
 PY
   git checkout -- "miners/$changed/requirements_lock.txt"
+  build >/dev/null 2>&1 # back to the built baseline before the next bump
 done
 [[ $status == 0 ]] && echo "each lock bump re-ran only its own library's actions"
 exit $status
