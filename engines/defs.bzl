@@ -18,7 +18,9 @@ GPU platform is compatible only where an executor for that GPU exists (see
 //platforms:devices.bzl); elsewhere `bazel build //...` skips it.
 """
 
+load("@rules_pkg//pkg:tar.bzl", "pkg_tar")
 load("//engines/private:engine.bzl", _engine_build = "engine_build", _engine_manifest = "engine_manifest", _engine_status = "engine_status", _published_engine = "published_engine")
+load("//oci:defs.bzl", "oci_image", "oci_push")
 load("//platforms:devices.bzl", "DEVICES", "device_compatibility", "device_tag", "is_gpu_device")
 
 engine_manifest = _engine_manifest
@@ -103,8 +105,9 @@ def engine_set(
         visibility = None):
     """Every model compiled for every platform, with a manifest per platform.
 
-    Targets: `<name>.<model>.<platform>` per engine and `<name>.<platform>.manifest`;
-    files under bazel-bin/<package>/<name>/<platform>/.
+    Targets: `<name>.<model>.<platform>` per engine, `<name>.<platform>.manifest`, and
+    `<name>.<platform>` (that platform's engines, sidecars and manifest); files under
+    bazel-bin/<package>/<name>/<platform>/.
 
     Args:
       name: the set's name (and its output directory).
@@ -148,6 +151,11 @@ def engine_set(
             target_compatible_with = device_compatibility(platform),
             visibility = visibility,
         )
+        native.filegroup(
+            name = "%s.%s" % (name, platform_name),
+            srcs = engines + [":%s.%s.manifest" % (name, platform_name)],
+            visibility = visibility,
+        )
 
 def engine_status(name = "status"):
     """Call last in a BUILD file: `<name>.txt` lists the package's engines, built or skipped and why.
@@ -173,4 +181,68 @@ def engine_status(name = "status"):
         name = name,
         engines = sorted(entries),
         out = name + ".txt",
+    )
+
+_OCI_ARCHITECTURE = {"aarch64": "arm64", "x86_64": "amd64"}
+
+def engine_bundle(name, engines, platform, corpora = [], repository = None, remote_tags = ["latest"], visibility = None):
+    """An OCI image of one platform's engines and the validated corpora, and its push target.
+
+    Targets: `<name>` (an oci_image: `<name>/` layout and `<name>.digest`) and
+    `<name>.push` (`bazel run` it; `-- --repository HOST[:PORT]/PATH` to push elsewhere).
+    The image is data-only, two layers: `engines/<platform>/` (engines, sidecars,
+    manifest.json) and `corpus/` (the corpora), so the corpus layer is shared by every
+    platform's bundle. Its annotations name the platform's hardware and runtime and,
+    built with --stamp, the source revision. A GPU platform's bundle is compatible only
+    where its engines are.
+
+    Args:
+      name: the image target.
+      engines: the platform's files from engine_set (`<set>.<platform>`).
+      platform: a device platform of //platforms:devices.bzl.
+      corpora: corpus files to ship beside the engines.
+      repository: where `.push` pushes by default (default localhost:5000/kiln/<platform>).
+      remote_tags: tags `.push` pushes.
+      visibility: of the targets.
+    """
+    platform_name = Label(platform).name
+    if Label(platform).package != "platforms" or platform_name not in DEVICES:
+        fail("engine_bundle %s: %s is not a device of //platforms:devices.bzl (known: %s)" % (
+            name,
+            platform,
+            ", ".join(sorted(DEVICES)),
+        ))
+    device = DEVICES[platform_name]
+    pkg_tar(
+        name = name + ".engines",
+        srcs = [engines],
+        package_dir = "engines/" + platform_name,
+        mode = "0644",
+    )
+    pkg_tar(
+        name = name + ".corpora",
+        srcs = corpora,
+        package_dir = "corpus",
+        mode = "0644",
+    )
+    annotations = {
+        "org.opencontainers.image.title": "kiln engines for %s" % platform_name,
+        "org.opencontainers.image.revision": "{STABLE_GIT_COMMIT}",
+        "dev.kiln.platform": "//platforms:" + platform_name,
+    }
+    for setting in sorted(device):
+        annotations["dev.kiln." + setting] = device[setting]
+    oci_image(
+        name = name,
+        tars = [name + ".engines", name + ".corpora"],
+        annotations = annotations,
+        architecture = _OCI_ARCHITECTURE[device["cpu"]],
+        visibility = visibility,
+    )
+    oci_push(
+        name = name + ".push",
+        image = name,
+        repository = repository or "localhost:5000/kiln/" + platform_name,
+        remote_tags = remote_tags,
+        visibility = visibility,
     )
