@@ -92,6 +92,13 @@ def _per_backend(value, backend, what):
         return value[backend]
     return value
 
+def _device_name(what, platform, hint = ""):
+    """The device name of a //platforms:<device> label; fails, naming `what`, for any other."""
+    name = Label(platform).name
+    if Label(platform).package != "platforms" or name not in DEVICES:
+        fail("%s: %s is not a device of //platforms:devices.bzl (known: %s)%s" % (what, platform, ", ".join(sorted(DEVICES)), hint))
+    return name
+
 def engine_set(
         name,
         models,
@@ -122,9 +129,7 @@ def engine_set(
       visibility: of the engine and manifest targets.
     """
     for platform in platforms:
-        platform_name = Label(platform).name
-        if Label(platform).package != "platforms" or platform_name not in DEVICES:
-            fail("engine_set %s: %s is not a device of //platforms:devices.bzl; use engine() for other platforms" % (name, platform))
+        platform_name = _device_name("engine_set %s" % name, platform, "; use engine() for other platforms")
         gpu = is_gpu_device(platform_name)
         backend = "tensorrt" if gpu else "onnxruntime"
         engines = []
@@ -205,13 +210,7 @@ def engine_bundle(name, engines, platform, corpora = [], repository = None, remo
       remote_tags: tags `.push` pushes.
       visibility: of the targets.
     """
-    platform_name = Label(platform).name
-    if Label(platform).package != "platforms" or platform_name not in DEVICES:
-        fail("engine_bundle %s: %s is not a device of //platforms:devices.bzl (known: %s)" % (
-            name,
-            platform,
-            ", ".join(sorted(DEVICES)),
-        ))
+    platform_name = _device_name("engine_bundle %s" % name, platform)
     device = DEVICES[platform_name]
     pkg_tar(
         name = name + ".engines",
