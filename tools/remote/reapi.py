@@ -327,6 +327,10 @@ def _start_worker(state: Path, port: int, name: str, properties: dict[str, str])
             f"--cas-remote=unix:{socket_path}",
             "--buildbox-run=/usr/bin/buildbox-run-hosttools",
             f"--runner-arg=--workspace-path={base / 'runs'}",
+            # Hard links from the worker's CAS, not a FUSE mount: FUSE staging dies on
+            # input trees the size of a pip hub (tens of thousands of files) and leaves
+            # a mount behind.
+            "--runner-arg=--staging-mode=copy-or-link",
             # Without a raised retry limit a worker exits for good when the server restarts.
             "--retry-limit=10",
             "--retry-on-code=RESOURCE_EXHAUSTED",
@@ -352,6 +356,10 @@ def up(args: argparse.Namespace) -> int:
         print(recorded["executor"])
         return 0
 
+    # Workers left from a server that died back off exponentially and may sleep for a
+    # minute before they reconnect, or have given up: start them afresh with the server.
+    for path in sorted((state / "pids").glob("worker-*.pid")) if (state / "pids").exists() else []:
+        _stop(state, path.stem)
     started = time.monotonic()
     _start_postgres(state, args.pg_port)
     connection = f"postgresql+psycopg2://bgd@127.0.0.1:{args.pg_port}/bgd"
