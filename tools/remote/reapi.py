@@ -210,14 +210,21 @@ def _stop_postgres(state: Path) -> None:
 BUILDGRID = ("buildgrid==0.4.4", "psycopg2-binary==2.9.13")
 
 
+def _installed_buildgrid() -> str | None:
+    """BuildGrid's version in the virtualenv; None where there is no virtualenv yet (a fresh machine)."""
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        return None
+    shown = subprocess.run([str(python), "-m", "pip", "show", "buildgrid"], capture_output=True, text=True, check=False)
+    match = re.search(r"^Version: (\S+)$", shown.stdout, re.MULTILINE)
+    return match.group(1) if match else None
+
+
 @functools.cache
 def _bgd() -> str:
     """BuildGrid's CLI (server and REAPI client), installed into its own virtualenv on first use."""
     path = VENV / "bin" / "bgd"
-    check = subprocess.run(
-        [str(VENV / "bin" / "python"), "-m", "pip", "show", "buildgrid"], capture_output=True, text=True, check=False
-    )
-    if not path.exists() or "\nVersion: 0.4.4\n" not in check.stdout:
+    if not (path.exists() and _installed_buildgrid() == BUILDGRID[0].partition("==")[2]):
         say(f"installing {', '.join(BUILDGRID)} into {VENV}")
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
         subprocess.run([str(VENV / "bin" / "pip"), "install", "--quiet", *BUILDGRID], check=True)
