@@ -19,6 +19,7 @@ GPU platform is compatible only where an executor for that GPU exists (see
 """
 
 load("@rules_pkg//pkg:tar.bzl", "pkg_tar")
+load("//engines/private:bundle.bzl", "checksums")
 load("//engines/private:engine.bzl", _engine_build = "engine_build", _engine_manifest = "engine_manifest", _engine_status = "engine_status", _published_engine = "published_engine")
 load("//oci:defs.bzl", "oci_image", "oci_push")
 load("//platforms:devices.bzl", "DEVICES", "device_compatibility", "device_tag", "is_gpu_device")
@@ -196,10 +197,10 @@ def engine_bundle(name, engines, platform, corpora = [], repository = None, remo
     Targets: `<name>` (an oci_image: `<name>/` layout and `<name>.digest`) and
     `<name>.push` (`bazel run` it; `-- --repository HOST[:PORT]/PATH` to push elsewhere).
     The image is data-only, two layers: `engines/<platform>/` (engines, sidecars,
-    manifest.json) and `corpus/` (the corpora), so the corpus layer is shared by every
-    platform's bundle. Its annotations name the platform's hardware and runtime and,
-    built with --stamp, the source revision. A GPU platform's bundle is compatible only
-    where its engines are.
+    manifest.json) and, given corpora, `corpus/` (the corpora and their SHA256SUMS), so
+    the corpus layer is shared by every platform's bundle. Its annotations name the
+    platform's hardware and runtime and, built with --stamp, the source revision. A GPU
+    platform's bundle is compatible only where its engines are.
 
     Args:
       name: the image target.
@@ -218,12 +219,19 @@ def engine_bundle(name, engines, platform, corpora = [], repository = None, remo
         package_dir = "engines/" + platform_name,
         mode = "0644",
     )
-    pkg_tar(
-        name = name + ".corpora",
-        srcs = corpora,
-        package_dir = "corpus",
-        mode = "0644",
-    )
+    layers = [name + ".engines"]
+    if corpora:
+        checksums(
+            name = name + ".corpus_sums",
+            srcs = corpora,
+        )
+        pkg_tar(
+            name = name + ".corpora",
+            srcs = corpora + [name + ".corpus_sums"],
+            package_dir = "corpus",
+            mode = "0644",
+        )
+        layers.append(name + ".corpora")
     annotations = {
         "org.opencontainers.image.title": "kiln engines for %s" % platform_name,
         "org.opencontainers.image.revision": "{STABLE_GIT_COMMIT}",
@@ -233,7 +241,7 @@ def engine_bundle(name, engines, platform, corpora = [], repository = None, remo
         annotations["dev.kiln." + setting] = device[setting]
     oci_image(
         name = name,
-        tars = [name + ".engines", name + ".corpora"],
+        tars = layers,
         annotations = annotations,
         architecture = _OCI_ARCHITECTURE[device["cpu"]],
         visibility = visibility,

@@ -43,6 +43,15 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; status=1; }
 digest_of() { cat "$1/bazel-bin/engines/$2_bundle.digest"; }
+# The layer digests of a built bundle, one per line: the engines layer, then the corpus layer.
+layers_of() {
+  python3 -c '
+import json, pathlib, sys
+layout = pathlib.Path(sys.argv[1])
+(descriptor,) = json.loads((layout / "index.json").read_text())["manifests"]
+manifest = json.loads((layout / "blobs/sha256" / descriptor["digest"].removeprefix("sha256:")).read_text())
+print("\n".join(layer["digest"] for layer in manifest["layers"]))' "$1/bazel-bin/engines/$2_bundle"
+}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 ./bazelw build "${BUNDLES[@]}" >"$work/main.log" 2>&1 || { tail -n 30 "$work/main.log" >&2; die "building the bundles failed"; }
@@ -78,6 +87,11 @@ for platform in x86_64_v4_ort1.22 x86_64_v4_ort1.32; do
   echo "  $platform: $a -> $b"
 done
 echo "  engine compiles: $compiles"
+mapfile -t before < <(layers_of "$REPO" x86_64_v4_ort1.22)
+mapfile -t after < <(layers_of "$work/tree" x86_64_v4_ort1.22)
+echo "  x86_64_v4_ort1.22 engines layer: ${before[0]:0:19} -> ${after[0]:0:19}; corpus layer: ${before[1]:0:19} -> ${after[1]:0:19}"
+[[ ${before[0]} != "${after[0]}" ]] || fail "the changed platform's engines layer kept its digest"
+[[ ${before[1]} == "${after[1]}" ]] || fail "the corpus layer changed with the engines"
 [[ $(digest_of "$REPO" x86_64_v4_ort1.22) != $(digest_of "$work/tree" x86_64_v4_ort1.22) ]] ||
   fail "the changed platform's bundle kept its digest"
 [[ $(digest_of "$REPO" x86_64_v4_ort1.32) == $(digest_of "$work/tree" x86_64_v4_ort1.32) ]] ||
@@ -119,6 +133,12 @@ if python3 engines/verify.py "$work/pulled/engines/x86_64_v4_ort1.32" >"$work/ve
 else
   cat "$work/verify.log" >&2
   fail "the pulled engines do not verify against their manifest"
+fi
+if (cd "$work/pulled/corpus" && sha256sum --check --strict --quiet SHA256SUMS) >"$work/sums.log" 2>&1; then
+  echo "  pulled corpora: all $(wc -l <"$work/pulled/corpus/SHA256SUMS") match SHA256SUMS"
+else
+  cat "$work/sums.log" >&2
+  fail "the pulled corpora do not match their SHA256SUMS"
 fi
 for library in transformers vllm; do
   cmp -s "$work/pulled/corpus/$library.invariants.validated.yaml" "bazel-bin/corpus/$library.invariants.validated.yaml" ||
