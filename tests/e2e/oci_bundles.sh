@@ -5,10 +5,12 @@
 #   1. a second, independent build of the CPU bundles (another checkout, its own output
 #      base, no disk cache) gives the same image digests;
 #   2. moving x86_64_v4_ort1.22 to ONNX Runtime 1.32 (its three engines recompile)
-#      changes that bundle's digest and no other's;
-#   3. `bazel run //engines:x86_64_v4_ort1.32_bundle.push` pushes to a local registry;
-#      the registry serves the digest the build recorded; pulled back with crane, every
-#      engine verifies against the manifest and the corpora are byte-identical;
+#      changes that bundle's digest and no other's, and in it the engines layer only;
+#   3. `bazel run --stamp //engines:x86_64_v4_ort1.32_bundle.push` pushes to a local
+#      registry (stamping re-runs the image assembly only, and the manifest names the
+#      checkout's revision); the registry serves the digest the build recorded; pulled back
+#      with crane, every engine verifies against the manifest and the corpora against
+#      their SHA256SUMS, byte-identical to the built ones;
 #   4. pushing where no registry listens, and a bundle for an unknown platform, fail
 #      with errors that say what is wrong and what to do.
 #
@@ -118,10 +120,18 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 repository=127.0.0.1:$port/kiln/x86_64_v4_ort1.32
-./bazelw run //engines:x86_64_v4_ort1.32_bundle.push -- --repository "$repository" --tag test >"$work/push.out" 2>"$work/push.log" ||
+# Stamped, as main's workflow pushes: the manifest names the source revision.
+./bazelw run --stamp --execution_log_json_file="$work/stamp.json" //engines:x86_64_v4_ort1.32_bundle.push -- \
+  --repository "$repository" --tag test >"$work/push.out" 2>"$work/push.log" ||
   { cat "$work/push.log" >&2; die "the push failed"; }
 built=$(digest_of "$REPO" x86_64_v4_ort1.32)
 echo "  pushed: $(cat "$work/push.out")"
+stamp_spawns=$(python3 -c "
+import sys; sys.path.insert(0, 'tools/bench')
+from exec_log import spawns
+print(' '.join(sorted(s.get('mnemonic', '?') for s in spawns('$work/stamp.json'))))")
+echo "  the stamped build ran: $stamp_spawns"
+[[ $stamp_spawns == OciImage ]] || fail "stamping re-ran more than the image assembly: $stamp_spawns"
 served=$(crane digest "$repository:test")
 echo "  the registry serves $served; the build recorded $built"
 [[ $served == "$built" ]] || fail "the registry serves another digest than the build made"
@@ -145,10 +155,14 @@ for library in transformers vllm; do
     fail "the pulled $library corpus differs from the built one"
 done
 echo "  pulled corpora: byte-identical to the built ones"
-crane manifest "$repository:test" | python3 -c "
+crane manifest "$repository:test" >"$work/manifest.json"
+python3 -c "
 import json, sys
-annotations = json.load(sys.stdin)['annotations']
-print('  annotations: ' + ', '.join(f'{k}={v}' for k, v in sorted(annotations.items())))"
+annotations = json.load(open(sys.argv[1]))['annotations']
+print('  annotations: ' + ', '.join(f'{k}={v}' for k, v in sorted(annotations.items())))" "$work/manifest.json"
+revision=$(python3 -c "import json, sys; print(json.load(open(sys.argv[1]))['annotations']['org.opencontainers.image.revision'])" "$work/manifest.json")
+expected=$(tools/bazel/workspace_status.sh | sed -n 's/^STABLE_GIT_COMMIT //p')
+[[ $revision == "$expected" ]] || fail "the pushed bundle names revision $revision, the checkout is at $expected"
 
 echo "== 4. bad input"
 closed=$(free_port)
