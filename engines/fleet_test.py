@@ -1,4 +1,4 @@
-"""The shipped CPU engines as built: manifests, keys, and the verifier's hit / tampered / missing."""
+"""The shipped engines for this host as built: the device manifest, keys, classes, and the verifier."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import onnx
 import pytest
 
 from engines import artifacts, verify
 
-# One platform's published directory: engines, sidecars and manifest.json.
-MANIFEST = Path(os.environ["FLEET_MANIFEST"])
+# The host device's published directory (//engines:fleet.host): engines, sidecars and manifest.json.
+MANIFEST = next(Path(path) for path in os.environ["FLEET_FILES"].split() if path.endswith("/manifest.json"))
+MODELS = ("convnet", "mlp", "mlp_b")
 
 
 @pytest.fixture
@@ -39,7 +41,9 @@ def statuses(directory: Path) -> dict[str, str]:
 def test_manifest_describes_every_engine():
     data = json.loads(MANIFEST.read_text())
     names = [record["engine"]["file"] for record in data["engines"]]
-    assert names == sorted(names) and len(names) == 3
+    uses = data["device"]["uses"]
+    assert sorted(uses) == list(MODELS)
+    assert names == sorted(names) == sorted(name for files in uses.values() for name in files)
     for record in data["engines"]:
         parsed = artifacts.parse_engine_file_name(record["engine"]["file"])
         assert parsed["model"] == record["model"]["name"] and parsed["tag"] == record["tag"]
@@ -48,8 +52,38 @@ def test_manifest_describes_every_engine():
         assert artifacts.sha256_file(MANIFEST.parent / record["engine"]["file"]) == record["engine"]["sha256"]
 
 
+def test_the_host_uses_its_isa_tied_engine_then_the_portable_one():
+    data = json.loads(MANIFEST.read_text())
+    device, records = data["device"], {record["engine"]["file"]: record for record in data["engines"]}
+    assert data["platform"] == "//platforms:host" and device["name"] == "host"
+    isa, cpu = device["hardware"]["cpu_isa"], device["hardware"]["cpu"]
+    for model, files in device["uses"].items():
+        kinds = [(records[name]["hardware"]["cpu_isa"], records[name]["settings"]["options"]) for name in files]
+        portable = ("none", {"graph_optimization_level": "extended"})
+        # A host with a known ISA level prefers the engine laid out for it; every host has the portable one.
+        assert kinds == ([(isa, {"graph_optimization_level": "all"})] if isa != "none" else []) + [portable], model
+        assert files[-1] == f"{model}__{cpu}_ort1.32_fp32.onnx"
+
+
+def operator_domains(engine: Path) -> set[str]:
+    return {node.domain for node in onnx.load(str(engine)).graph.node}
+
+
+def test_the_portable_engine_has_no_isa_specific_layout():
+    data = json.loads(MANIFEST.read_text())
+    tied, portable = data["device"]["uses"]["convnet"][0], data["device"]["uses"]["convnet"][-1]
+    assert "com.microsoft.nchwc" not in operator_domains(MANIFEST.parent / portable)
+    if tied != portable:
+        # At the `all` level the convolutions move to the NCHWc layout of this host's ISA.
+        assert "com.microsoft.nchwc" in operator_domains(MANIFEST.parent / tied)
+
+
 def test_same_graph_different_weights_get_different_keys():
-    records = {record["model"]["name"]: record for record in json.loads(MANIFEST.read_text())["engines"]}
+    data = json.loads(MANIFEST.read_text())
+    portable = {model: files[-1] for model, files in data["device"]["uses"].items()}
+    records = {
+        record["model"]["name"]: record for record in data["engines"] if record["engine"]["file"] in portable.values()
+    }
     mlp, mlp_b = records["mlp"], records["mlp_b"]
     assert mlp["model"]["inputs"] == mlp_b["model"]["inputs"] and mlp["settings"] == mlp_b["settings"]
     assert mlp["model"]["sha256"] != mlp_b["model"]["sha256"]
@@ -94,7 +128,8 @@ def test_verifier_runs_as_a_plain_script(pulled):
         [sys.executable, "-I", str(script), str(pulled)], capture_output=True, text=True, env=clean, check=False
     )
     assert ok.returncode == 0, ok.stderr
-    assert ok.stdout.strip().endswith("3 hit, 0 tampered, 0 missing, 0 unlisted")
+    count = len(json.loads((pulled / "manifest.json").read_text())["engines"])
+    assert ok.stdout.strip().endswith(f"{count} hit, 0 tampered, 0 missing, 0 unlisted")
     next(pulled.glob("*.sha256")).unlink()
     bad = subprocess.run(
         [sys.executable, "-I", str(script), str(pulled)], capture_output=True, text=True, env=clean, check=False

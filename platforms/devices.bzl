@@ -1,19 +1,42 @@
 """The device kinds engines are built for: one entry per real hardware + runtime combination.
 
-This is the single place a device is described. `declare_devices()` turns each
-entry into a target `platform()` (//platforms:<name>); `declare_execution_platforms()`
-derives the execution platforms their compiles need (//platforms/exec:<name>), whose
-`exec_properties` name the same hardware, so a remote worker advertising them can
-run those compiles.
+This is the single place a device is described. From it come:
 
-Changing an entry (say Jetson Orin moving from TensorRT 10.3 to 10.7) changes
-that platform only, and so rebuilds that platform's engines only.
+* `//platforms:<device>`: a target platform() with the device's hardware;
+* `//platforms/class:<tag>`: a platform per compatibility class (classes.bzl), the
+  platforms engine_set builds engines for, so devices of one class share engines;
+* `//platforms/exec:<executor tag>`: the execution platforms engine compiles run on,
+  whose `exec_properties` name that hardware for remote workers;
+* `//platforms:host`: this machine, as @host_hardware probes it, with the ONNX
+  Runtime release the workspace pins (MODULE.bazel, `host_hardware.host`);
+* the executor gates: an engine is compatible only where an executor for its
+  hardware exists, this host (always) or one named with --//platforms:executors.
+
+Changing an entry (say Jetson Orin moving from TensorRT 10.3 to 10.7) changes that
+device's classes only, and so rebuilds their engines only; adding a device of a
+class already covered rebuilds nothing.
 """
 
-load(":constraints.bzl", "NONE", "constraint_value_label", "exec_properties", "hardware_tag")
+load("@bazel_skylib//lib:selects.bzl", "selects")
+load("@host_hardware//:defs.bzl", "HOST")
+load(":classes.bzl", "check_device", "cpu_classes", "device_classes", "device_hardware", "engine_classes")
+load(
+    ":constraints.bzl",
+    "CPUS",
+    "ISA_ARCH",
+    "NONE",
+    "constraint_values",
+    "exec_hardware",
+    "exec_properties",
+    "executor_providers",
+    "executor_tag",
+    "hardware_tag",
+    "host_executor_tags",
+)
 
 DEVICES = {
-    # NVIDIA Jetson AGX/NX Orin, JetPack 6.2 (L4T 36.4.3), its TensorRT 10.3.
+    # NVIDIA Jetson AGX/NX Orin, JetPack 6.2 (L4T 36.4.3), its TensorRT 10.3. Jetson
+    # plans are built for the one device (gpu_class "device", the only choice there).
     "jetson_orin_jp6.2_trt10.3": {
         "cpu": "aarch64",
         "cpu_isa": "armv8.2-a",
@@ -21,138 +44,251 @@ DEVICES = {
         "jetpack": "6.2",
         "tensorrt": "10.3",
     },
-    # NVIDIA A100 servers with TensorRT 10.13.
+    # NVIDIA A100 servers with TensorRT 10.13; one Ampere-plus plan serves them and the H100s.
     "a100_trt10.13": {
         "cpu": "x86_64",
+        "gpu_class": "ampere_plus",
         "gpu_sm": "sm_80",
         "tensorrt": "10.13",
     },
     # NVIDIA H100 servers with TensorRT 10.13.
     "h100_trt10.13": {
         "cpu": "x86_64",
+        "gpu_class": "ampere_plus",
         "gpu_sm": "sm_90",
         "tensorrt": "10.13",
     },
-    # AVX-512 x86-64 servers (x86-64-v4: Xeon Skylake-SP and later, EPYC Zen 4 and
-    # later) serving with ONNX Runtime 1.32.
+    # x86-64 servers by ISA level, serving with ONNX Runtime 1.32: SSE4.2 (v2: Nehalem
+    # to Ivy Bridge), AVX2 (v3: Haswell and later, AMD Zen 1 to Zen 3) and AVX-512
+    # (v4: Xeon Skylake-SP and later, AMD Zen 4 and later).
+    "x86_64_v2_ort1.32": {
+        "cpu": "x86_64",
+        "cpu_isa": "x86-64-v2",
+        "onnxruntime": "1.32",
+    },
+    "x86_64_v3_ort1.32": {
+        "cpu": "x86_64",
+        "cpu_isa": "x86-64-v3",
+        "onnxruntime": "1.32",
+    },
     "x86_64_v4_ort1.32": {
         "cpu": "x86_64",
         "cpu_isa": "x86-64-v4",
         "onnxruntime": "1.32",
     },
-    # The same servers where the fleet is still pinned to ONNX Runtime 1.22.
+    # The AVX-512 servers where the fleet is still pinned to ONNX Runtime 1.22.
     "x86_64_v4_ort1.22": {
         "cpu": "x86_64",
         "cpu_isa": "x86-64-v4",
         "onnxruntime": "1.22",
     },
+    # Arm servers with Armv8.2-A cores (Neoverse N1: AWS Graviton2, Ampere Altra).
+    "arm64_v8.2_ort1.32": {
+        "cpu": "aarch64",
+        "cpu_isa": "armv8.2-a",
+        "onnxruntime": "1.32",
+    },
 }
 
-def device_tag(name):
-    return hardware_tag(DEVICES[name])
+# A label of this repository, to tell kiln's own platforms from others.
+_KILN = Label("//platforms:host")
 
-def is_gpu_device(name):
-    return DEVICES[name].get("gpu_sm", NONE) != NONE
+# This machine as a CPU device: the probed architecture and ISA level, and the
+# ONNX Runtime release the workspace pins.
+HOST_DEVICE = {
+    "cpu": HOST["cpu"],
+    "cpu_isa": HOST["cpu_isa"],
+    "onnxruntime": HOST["onnxruntime"],
+}
 
-def _constraint_values(device):
-    values = [
-        "@platforms//os:linux",
-        "@platforms//cpu:" + device["cpu"],
-    ]
-    for setting in sorted(device):
-        if setting != "cpu":
-            values.append(constraint_value_label(setting, device[setting]))
-    return values
+# The executor tags this host satisfies: it always builds for its own hardware.
+HOST_EXECUTORS = host_executor_tags(HOST)
+
+def _checked(devices):
+    for name in sorted(devices):
+        problem = check_device(name, devices[name])
+        if problem:
+            fail(problem + " (in //platforms:devices.bzl)")
+    classes = engine_classes(devices)
+    if type(classes) == "string":
+        fail(classes)
+    return classes
+
+_DEVICE_CLASSES = _checked(DEVICES)
+
+# Every class a platform exists for: all CPU classes, the GPU classes of the devices.
+CLASSES = dict(cpu_classes())
+CLASSES.update({tag: hardware for tag, hardware in _DEVICE_CLASSES.items() if hardware.get("gpu_sm", NONE) != NONE})
+
+def _gpu_executors():
+    """{executor tag: CPU} for every GPU device's own plans and its class's plans."""
+    found = {}
+    for name in sorted(DEVICES):
+        device = DEVICES[name]
+        if device.get("gpu_sm", NONE) == NONE:
+            continue
+        for hardware in [device_hardware(device)] + device_classes(device):
+            found[executor_tag(hardware)] = device["cpu"]
+    return found
+
+# {executor tag: CPU architecture} of the GPU executors (engines/private/toolchains.bzl).
+GPU_EXECUTORS = _gpu_executors()
+
+# Every executor an engine can need: each CPU architecture and ISA level, and the GPUs above.
+EXECUTOR_TAGS = sorted(CPUS + list(ISA_ARCH) + list(GPU_EXECUTORS))
+
+def _executor_providers():
+    return {tag: executor_providers(tag) for tag in EXECUTOR_TAGS}
+
+EXECUTOR_PROVIDERS = _executor_providers()
+
+def platform_hardware(platform):
+    """The hardware description of a platform label kiln declares, or None for any other.
+
+    Args:
+      platform: a Label (in a macro, native.package_relative_label of what the user
+        wrote) of //platforms:<device>, //platforms:host or //platforms/class:<tag>.
+
+    Returns:
+      A hardware description, or None.
+    """
+    label = platform
+    if label.repo_name != _KILN.repo_name:
+        return None
+    if label.package == "platforms":
+        if label.name == "host":
+            return HOST_DEVICE
+        if label.name in DEVICES:
+            return device_hardware(DEVICES[label.name])
+    if label.package == "platforms/class" and label.name in CLASSES:
+        return CLASSES[label.name]
+    return None
+
+def device_of(platform):
+    """The device a platform label names.
+
+    Args:
+      platform: a Label.
+
+    Returns:
+      (name, device description) for //platforms:<device> and //platforms:host, else None.
+    """
+    label = platform
+    if label.repo_name != _KILN.repo_name or label.package != "platforms":
+        return None
+    if label.name == "host":
+        return ("host", HOST_DEVICE)
+    if label.name in DEVICES:
+        return (label.name, DEVICES[label.name])
+    return None
+
+def class_platform(tag):
+    """The label of the platform of compatibility class `tag`."""
+    return Label("//platforms/class:" + tag)
+
+def executor_compatibility(tag):
+    """target_compatible_with for a target that needs an executor `tag`.
+
+    Args:
+      tag: an executor tag (constraints.bzl executor_tag).
+
+    Returns:
+      [] where this host is such an executor; a select() that is incompatible unless
+      --//platforms:executors names one, for the tags kiln gates; [] for any other.
+    """
+    if tag in HOST_EXECUTORS or tag not in EXECUTOR_PROVIDERS:
+        return []
+    return select({
+        Label("//platforms:executor_for_" + tag): [],
+        "//conditions:default": [Label("//platforms:no_executor_for_" + tag)],
+    })
+
+def hardware_compatibility(hardware):
+    """target_compatible_with for an engine built for `hardware` (None: left to toolchain resolution)."""
+    if hardware == None:
+        return []
+    return executor_compatibility(executor_tag(hardware))
 
 # buildifier: disable=unnamed-macro
 def declare_devices():
-    """In //platforms/BUILD.bazel: a target platform() per device."""
+    """In //platforms/BUILD.bazel: a target platform() per device, and //platforms:host."""
     for name in sorted(DEVICES):
         native.platform(
             name = name,
-            constraint_values = _constraint_values(DEVICES[name]),
+            constraint_values = constraint_values(device_hardware(DEVICES[name])),
+            visibility = ["//visibility:public"],
+        )
+    native.platform(
+        name = "host",
+        constraint_values = constraint_values(HOST_DEVICE),
+        visibility = ["//visibility:public"],
+    )
+
+# buildifier: disable=unnamed-macro
+def declare_class_platforms():
+    """In //platforms/class/BUILD.bazel: a platform per compatibility class, named by its tag."""
+    for tag in sorted(CLASSES):
+        native.platform(
+            name = tag,
+            constraint_values = constraint_values(CLASSES[tag]),
             visibility = ["//visibility:public"],
         )
 
 # buildifier: disable=unnamed-macro
 def declare_execution_platforms():
-    """In //platforms/exec/BUILD.bazel: the worker kinds engine compiles need.
+    """In //platforms/exec/BUILD.bazel: the worker kinds engine compiles need, named by executor tag.
 
-    * one per GPU device kind (//platforms/exec:<device>): the GPU, JetPack and
-      TensorRT the TensorRT toolchain for that device is exec_compatible_with;
-    * one per CPU ISA level a CPU device names (//platforms/exec:<level>), for the
-      ISA-tied ONNX Runtime compiles.
+    * one per CPU architecture (`x86_64`): portable ONNX Runtime compiles;
+    * one per ISA level (`x86-64-v3`): ISA-tied ONNX Runtime compiles;
+    * one per GPU executor of the devices (`sm87_jp6.2_trt10.3`, `sm80+_trt10.13`).
 
     All are registered on every runner (MODULE.bazel), after @host_hardware//:default
     (ordinary actions), so each action goes to the same execution platform, with
     the same properties and the same key, on every runner: locally when the host
     is that hardware, or on a remote worker advertising it.
     """
-    isa_levels = {}
-    for name in sorted(DEVICES):
-        device = DEVICES[name]
-        if is_gpu_device(name):
-            gpu = {setting: device.get(setting, NONE) for setting in ("cpu", "gpu_sm", "jetpack", "tensorrt")}
-            native.platform(
-                name = name,
-                constraint_values = _constraint_values(gpu),
-                exec_properties = exec_properties(gpu),
-                visibility = ["//visibility:public"],
-            )
-        elif device.get("cpu_isa", NONE) != NONE:
-            isa_levels[device["cpu_isa"]] = device["cpu"]
-    for level, cpu in sorted(isa_levels.items()):
-        hardware = {"cpu": cpu, "cpu_isa": level}
+    for tag in EXECUTOR_TAGS:
+        hardware = exec_hardware(tag, GPU_EXECUTORS.get(tag))
         native.platform(
-            name = level,
-            constraint_values = _constraint_values(hardware),
+            name = tag,
+            constraint_values = constraint_values(hardware),
             exec_properties = exec_properties(hardware),
             visibility = ["//visibility:public"],
         )
 
-def declare_gpu_executor_gates(name, flag):
-    """One gate per GPU device: available iff its tag is among the `flag`'s values.
+def declare_executor_gates(name, flag):
+    """One gate per executor tag: open iff --//platforms:executors names hardware that satisfies it.
 
-    An engine for a GPU device is compatible only where an executor for that
-    hardware exists: the local host (detected, see host_hardware.bzl) or a remote
-    worker pool named on the command line. Elsewhere it is skipped, and naming it
-    explicitly fails with "didn't satisfy constraint
+    An engine is compatible only where an executor for its hardware exists: this
+    host (decided at loading time, executor_compatibility) or an executor named on
+    the command line, a remote pool or another local device. Elsewhere it is skipped,
+    and naming it explicitly fails with "didn't satisfy constraint
     //platforms:no_executor_for_<tag>".
 
     Args:
       name: the constraint setting the gates' constraint values belong to.
-      flag: the executors flag (//platforms:gpu_executors).
+      flag: the executors flag (//platforms:executors).
     """
     native.constraint_setting(name = name)
-    for device in sorted(DEVICES):
-        if not is_gpu_device(device):
-            continue
-        tag = device_tag(device)
+    named = {}
+    for tag in EXECUTOR_TAGS:
+        for provider in EXECUTOR_PROVIDERS[tag]:
+            named[provider] = True
+    for provider in sorted(named):
         native.config_setting(
+            name = "executors_name_" + provider,
+            flag_values = {flag: provider},
+        )
+    for tag in EXECUTOR_TAGS:
+        selects.config_setting_group(
             name = "executor_for_" + tag,
-            flag_values = {flag: tag},
+            match_any = [":executors_name_" + provider for provider in EXECUTOR_PROVIDERS[tag]],
         )
         native.constraint_value(
             name = "no_executor_for_" + tag,
             constraint_setting = ":" + name,
         )
 
-def device_compatibility(platform):
-    """target_compatible_with for an engine built for `platform` (a label string).
-
-    Devices not declared here are left to toolchain resolution.
-
-    Args:
-      platform: the engine's target platform.
-
-    Returns:
-      [] or a select() that is incompatible unless an executor for the device's GPU exists.
-    """
-    label = Label(platform) if type(platform) == "string" else platform
-    if label.package != "platforms" or label.name not in DEVICES or not is_gpu_device(label.name):
-        return []
-    tag = device_tag(label.name)
-    return select({
-        Label("//platforms:executor_for_" + tag): [],
-        "//conditions:default": [Label("//platforms:no_executor_for_" + tag)],
-    })
+def engine_tag(hardware):
+    """The hardware tag of an engine's file name (constraints.bzl hardware_tag)."""
+    return hardware_tag(hardware)

@@ -76,7 +76,12 @@ class Backend(Protocol):
     extension: str
     precisions: tuple[str, ...]
     options: dict[str, tuple[str, ...] | None]
-    option_defaults: dict[str, str]
+
+    def default_options(self, required: dict[str, str]) -> dict[str, str]:
+        """Builder options for a platform with these hardware requirements, before the engine's own."""
+
+    def check(self, settings: Settings) -> None:
+        """Raise EngineBuildError for settings that contradict the platform (before the host is checked)."""
 
     def model_inputs(self, model: Path) -> dict[str, list[int | str]]:
         """Input name -> shape (ints for fixed dimensions, names for dynamic ones)."""
@@ -163,7 +168,11 @@ def _settings(args: argparse.Namespace, backend: Backend) -> Settings:
             f"precision {args.precision!r} is not supported by the {backend.name} backend; "
             f"use one of {', '.join(backend.precisions)}"
         )
-    options: dict[str, str] = dict(backend.option_defaults)
+    try:
+        required = match.parse_requirements(args.require)
+    except ValueError as error:
+        raise EngineBuildError(str(error)) from None
+    options: dict[str, str] = backend.default_options(required)
     for pair in args.option:
         key, sep, value = pair.partition("=")
         if not sep or key not in backend.options:
@@ -175,10 +184,6 @@ def _settings(args: argparse.Namespace, backend: Backend) -> Settings:
         if allowed is not None and value not in allowed:
             raise EngineBuildError(f"builder option {key}={value!r}: use one of {', '.join(allowed)}")
         options[key] = value
-    try:
-        required = match.parse_requirements(args.require)
-    except ValueError as error:
-        raise EngineBuildError(str(error)) from None
     for path in (args.calibration_cache, args.timing_cache):
         if path is not None and not path.is_file():
             raise EngineBuildError(f"{path}: no such file")
@@ -202,6 +207,7 @@ def compile_engine(argv: list[str], backend: Backend) -> int:
         file_name = artifacts.engine_file_name(args.model_name, args.tag, settings.precision, backend.extension)
         if args.out.name != file_name:
             raise EngineBuildError(f"--out {args.out.name} does not follow the engine name schema ({file_name})")
+        backend.check(settings)
         host, notes = backend.host()
         match.require_host(args.platform, settings.required, host, exact_isa=backend.exact_isa(settings), notes=notes)
         inputs = backend.model_inputs(args.model)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from engines.hardware import host, match
@@ -115,3 +118,78 @@ def test_isa_minimum_or_exact():
 def test_bad_requirement_is_refused():
     with pytest.raises(ValueError, match="gpu"):
         match.parse_requirements(["gpu=sm_87"])
+
+
+# Captured /proc/cpuinfo and /etc/nv_tegra_release files of real machines (testdata/README.md).
+TESTDATA = Path(__file__).parent / "testdata"
+
+
+@pytest.mark.parametrize(
+    ("sample", "cpu", "level"),
+    [
+        ("cpuinfo_x86-64-v2.txt", "x86_64", "x86-64-v2"),  # Sandy Bridge: SSE4.2, no AVX2
+        ("cpuinfo_x86-64-v3.txt", "x86_64", "x86-64-v3"),  # Zen+: AVX2, no AVX-512
+        ("cpuinfo_x86-64-v4.txt", "x86_64", "x86-64-v4"),  # Zen 5: AVX-512
+        ("cpuinfo_arm64_neoverse_n1.txt", "aarch64", "armv8.2-a"),  # Graviton2
+        ("cpuinfo_arm64_armv8.0.txt", "aarch64", "armv8-a"),  # Cortex-A53
+        ("cpuinfo_jetson_agx_xavier.txt", "aarch64", "armv8.2-a"),  # Carmel
+    ],
+)
+def test_probe_on_captured_machines(sample, cpu, level):
+    facts = host.detect(cpuinfo=str(TESTDATA / sample))
+    assert (facts.cpu, facts.cpu_isa) == (cpu, level)
+    assert any(sample in note for note in facts.notes)
+
+
+@pytest.mark.parametrize(
+    ("sample", "jetpack"),
+    [
+        ("nv_tegra_release_jp6.2.txt", "6.2"),
+        ("nv_tegra_release_r35.5.0.txt", "5.1"),
+        ("nv_tegra_release_r35.4.1.txt", "5.1"),
+        ("nv_tegra_release_r32.6.1.txt", "none"),  # JetPack 4.6: older than the vocabulary
+        ("nv_tegra_release_r32.5.1.txt", "none"),
+    ],
+)
+def test_jetpack_of_captured_boards(sample, jetpack):
+    facts = host.detect(cpuinfo=str(TESTDATA / "cpuinfo_jetson_agx_xavier.txt"), tegra_release=str(TESTDATA / sample))
+    assert facts.jetpack == jetpack
+
+
+def test_probe_command_line_reads_a_sample(capsys):
+    assert host.main(["--json", "--cpuinfo", str(TESTDATA / "cpuinfo_x86-64-v3.txt")]) == 0
+    assert json.loads(capsys.readouterr().out)["cpu_isa"] == "x86-64-v3"
+    assert host.main(["--cpuinfo", str(TESTDATA / "missing.txt")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+AMPERE_PLUS = {"gpu_sm": "sm_80", "tensorrt": "10.13", "tensorrt_hardware_compatibility": "ampere_plus"}
+
+
+@pytest.mark.parametrize(
+    ("gpu_sm", "jetpack", "ok"),
+    [
+        ("sm_80", "none", True),
+        ("sm_89", "none", True),
+        ("sm_90", "none", True),
+        ("sm_75", "none", False),
+        ("sm_87", "6.2", False),  # a Jetson builds for itself only
+    ],
+)
+def test_an_ampere_plus_plan_builds_on_any_ampere_or_later_gpu(gpu_sm, jetpack, ok):
+    problems = match.mismatches(
+        AMPERE_PLUS, {"gpu_sm": gpu_sm, "jetpack": jetpack, "tensorrt": "10.13.0.35"}, exact_isa=False
+    )
+    assert (not problems) == ok, problems
+    if not ok:
+        assert "an Ampere or later GPU (sm_80+, not a Jetson)" in problems[0]
+
+
+def test_a_portable_cpu_engine_builds_on_any_level():
+    for level in ("x86-64-v2", "x86-64-v3", "x86-64-v4", "none"):
+        assert not match.mismatches(
+            {"cpu": "x86_64", "cpu_isa": "none"}, {"cpu": "x86_64", "cpu_isa": level}, exact_isa=False
+        )
+    assert match.mismatches(
+        {"cpu": "x86_64", "cpu_isa": "none"}, {"cpu": "aarch64", "cpu_isa": "armv8.2-a"}, exact_isa=False
+    )

@@ -9,6 +9,7 @@ the probe runs on a bare device too.
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import dataclasses
 import importlib.metadata
@@ -139,20 +140,38 @@ def tensorrt_version() -> str | None:
     return None
 
 
-def detect() -> HostFacts:
+def cpu_architecture(cpuinfo: str, machine: str) -> str:
+    """x86_64 or aarch64 (or what `uname -m` says): from a captured cpuinfo's own fields, else `machine`."""
+    for line in cpuinfo.splitlines():
+        key = line.partition(":")[0].strip()
+        if key == "flags":
+            return "x86_64" if "lm" in cpu_flags(cpuinfo) else "x86"
+        if key == "Features":
+            return "aarch64" if "asimd" in cpu_flags(cpuinfo) or "fp" in cpu_flags(cpuinfo) else "arm"
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine.lower(), machine)
+
+
+def detect(cpuinfo: str | None = None, tegra_release: str | None = None) -> HostFacts:
+    """This host, or (given captured files) the CPU and JetPack those files describe."""
     machine = platform.machine()
-    cpu = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine.lower(), machine)
     notes = []
+    if cpuinfo is None:
+        text = _read("/proc/cpuinfo")
+        cpu = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine.lower(), machine)
+    else:
+        text = _read(cpuinfo)
+        cpu = cpu_architecture(text, machine)
+        notes.append(f"CPU read from {Path(cpuinfo).name}, not this machine")
     sm, why = _cuda_compute_capability()
     if why:
         notes.append(why)
-    jetpack = jetpack_from_l4t(_read("/etc/nv_tegra_release"))
+    jetpack = jetpack_from_l4t(_read(tegra_release or "/etc/nv_tegra_release"))
     trt = tensorrt_version()
     if trt is None:
         notes.append("TensorRT is not installed")
     return HostFacts(
         cpu=cpu,
-        cpu_isa=cpu_isa_level(cpu, cpu_flags(_read("/proc/cpuinfo"))),
+        cpu_isa=cpu_isa_level(cpu, cpu_flags(text)),
         gpu_sm=sm,
         jetpack=jetpack,
         tensorrt=major_minor(trt) if trt else NONE,
@@ -161,8 +180,17 @@ def detect() -> HostFacts:
 
 
 def main(argv: list[str]) -> int:
-    facts = detect()
-    if "--json" in argv:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print the facts as JSON")
+    parser.add_argument("--cpuinfo", help="read this captured /proc/cpuinfo instead of the machine's")
+    parser.add_argument("--tegra-release", help="read this captured /etc/nv_tegra_release instead of the machine's")
+    args = parser.parse_args(argv)
+    for path in (args.cpuinfo, args.tegra_release):
+        if path is not None and not Path(path).is_file():
+            print(f"error: {path}: no such file", file=sys.stderr)
+            return 2
+    facts = detect(args.cpuinfo, args.tegra_release)
+    if args.json:
         print(json.dumps(facts.as_dict(), indent=2, sort_keys=True))
     else:
         for key, value in sorted(facts.as_dict().items()):

@@ -18,7 +18,19 @@ ISA_ORDER = {
     "armv8.2-a": ("aarch64", 2),
 }
 
-SETTINGS = ("cpu", "cpu_isa", "gpu_sm", "jetpack", "tensorrt", "onnxruntime")
+SETTINGS = (
+    "cpu",
+    "cpu_isa",
+    "gpu_sm",
+    "jetpack",
+    "tensorrt",
+    "onnxruntime",
+    "tensorrt_hardware_compatibility",
+    "tensorrt_version_compatible",
+)
+
+# Settings that say which hardware an engine runs on, not what the host must be.
+_CLASS_SETTINGS = ("tensorrt_hardware_compatibility", "tensorrt_version_compatible")
 
 
 class PlatformMismatchError(Exception):
@@ -36,6 +48,13 @@ def parse_requirements(pairs: list[str]) -> dict[str, str]:
             )
         required[setting] = value
     return required
+
+
+def _sm(value: str) -> int:
+    try:
+        return int(value.removeprefix("sm_"))
+    except ValueError:
+        return -1
 
 
 def _same_version(wanted: str, have: str) -> bool:
@@ -59,11 +78,16 @@ def _isa_ok(wanted: str, have: str, exact: bool) -> bool:
 def mismatches(required: dict[str, str], host: dict[str, str], *, exact_isa: bool) -> list[str]:
     """One line per property where the host differs from what the platform requires."""
     problems = []
+    ampere_plus = required.get("tensorrt_hardware_compatibility") == "ampere_plus"
     for setting in SETTINGS:
-        if setting not in required:
+        if setting not in required or setting in _CLASS_SETTINGS:
             continue
         wanted, have = required[setting], host.get(setting, NONE)
-        if setting == "cpu_isa":
+        if setting == "gpu_sm" and ampere_plus:
+            # An Ampere-plus plan is built on any Ampere or later GPU (not a Jetson).
+            ok = have != NONE and _sm(have) >= 80 and host.get("jetpack", NONE) == NONE
+            wanted = "an Ampere or later GPU (sm_80+, not a Jetson)"
+        elif setting == "cpu_isa":
             ok = _isa_ok(wanted, have, exact_isa)
             if not ok and exact_isa and wanted != have:
                 have = f"{have} (this build's optimizations are tied to the exact ISA level)"

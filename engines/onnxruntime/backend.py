@@ -5,7 +5,10 @@ result, so the saved model loads without redoing them. At the `all` level the
 saved graph uses NCHWc layouts whose block size MLAS picks from the host's ISA
 (16 floats with AVX-512, 8 with AVX2), and contrib operators of this ONNX Runtime
 release: the file is tied to the ISA level and the runtime version, which is why
-both are constraints of the platform and checked against the host here.
+both are constraints of the platform and checked against the host here. Up to the
+`extended` level the saved graph bakes in no layout: a platform without an ISA
+level (a portable class, e.g. //platforms/class:x86_64_ort1.32) gets that level,
+and any host of the architecture builds it.
 """
 
 from __future__ import annotations
@@ -52,7 +55,19 @@ class OnnxRuntimeBackend:
     extension = "onnx"
     precisions = ("fp32", "int8")
     options: ClassVar[dict[str, tuple[str, ...] | None]] = {"graph_optimization_level": tuple(sorted(_LEVELS))}
-    option_defaults: ClassVar[dict[str, str]] = {"graph_optimization_level": "all"}
+
+    def default_options(self, required: dict[str, str]) -> dict[str, str]:
+        portable = required.get("cpu_isa", "none") == "none"
+        return {"graph_optimization_level": "extended" if portable else "all"}
+
+    def check(self, settings: Settings) -> None:
+        level = _level(settings)
+        if level in _ISA_TIED and settings.required.get("cpu_isa", "none") == "none":
+            raise EngineBuildError(
+                f"graph_optimization_level={level} lays the graph out for the ISA level of the host that builds it, "
+                "but this platform names no ISA level (a portable engine); use extended or lower, or build for a "
+                "platform with a cpu_isa"
+            )
 
     def model_inputs(self, model: Path) -> dict[str, list[int | str]]:
         proto = _load(model)

@@ -25,10 +25,10 @@ MLP_PROFILE = {"input": {"min": [1, 64], "opt": [8, 64], "max": [32, 64]}}
 
 
 def compile_model(
-    out: Path, model: Path, *, name="mlp", precision="fp32", profiles=(MLP_PROFILE,), require=None, options=()
+    out: Path, model: Path, *, name="mlp", precision="fp32", profiles=(MLP_PROFILE,), require=None, options=(), tag=TAG
 ):
     require = require or {"cpu": "x86_64", "cpu_isa": ISA, "onnxruntime": RUNTIME}
-    file_name = f"{name}__{TAG}_{precision}.onnx"
+    file_name = f"{name}__{tag}_{precision}.onnx"
     command = [
         sys.executable,
         "-m",
@@ -44,7 +44,7 @@ def compile_model(
         "--profiles",
         json.dumps(list(profiles)),
         "--tag",
-        TAG,
+        tag,
         "--out",
         str(out / file_name),
         "--sidecar",
@@ -146,14 +146,46 @@ def test_runtime_mismatch(tmp_path):
     )
 
 
-@pytest.mark.skipif(ISA != "x86-64-v4", reason="needs an AVX-512 host to ask for a lower level")
-def test_isa_tied_build_needs_the_exact_level(tmp_path):
-    lower = {"cpu": "x86_64", "cpu_isa": "x86-64-v3", "onnxruntime": RUNTIME}
-    result, _ = compile_model(tmp_path / "all", MLP, require=lower)
-    assert_refused(result, tmp_path / "all", "cpu_isa: the platform wants x86-64-v3, this host has x86-64-v4")
-    # Without layout optimizations the graph does not depend on the ISA: a v4 host may build for v3.
-    result, _ = compile_model(tmp_path / "extended", MLP, require=lower, options=("graph_optimization_level=extended",))
+# The x86-64 level below this host's, and one above it (None at the ends).
+_X86 = ["x86-64-v2", "x86-64-v3", "x86-64-v4"]
+LOWER = _X86[_X86.index(ISA) - 1] if ISA in _X86[1:] else None
+HIGHER = _X86[_X86.index(ISA) + 1] if ISA in _X86[:-1] else None
+
+
+@pytest.mark.parametrize("other", [level for level in (LOWER, HIGHER) if level], ids=str)
+def test_isa_tied_build_needs_the_exact_level(tmp_path, other):
+    wanted = {"cpu": "x86_64", "cpu_isa": other, "onnxruntime": RUNTIME}
+    result, _ = compile_model(tmp_path / "all", MLP, require=wanted)
+    assert_refused(result, tmp_path / "all", f"cpu_isa: the platform wants {other}, this host has {ISA}")
+    # Without layout optimizations the graph does not depend on the ISA: a host may build for a lower level.
+    result, _ = compile_model(
+        tmp_path / "extended", MLP, require=wanted, options=("graph_optimization_level=extended",)
+    )
+    assert (result.returncode == 0) == (other == LOWER), result.stderr
+
+
+PORTABLE = {"cpu": "x86_64", "cpu_isa": "none", "onnxruntime": RUNTIME}
+PORTABLE_TAG = f"x86_64_ort{RUNTIME}"
+
+
+def test_a_portable_engine_is_built_at_the_extended_level_on_any_host(tmp_path):
+    convnet = {"input": {"min": [1, 3, 32, 32], "opt": [4, 3, 32, 32], "max": [8, 3, 32, 32]}}
+    result, engine = compile_model(
+        tmp_path, CONVNET, name="convnet", profiles=(convnet,), require=PORTABLE, tag=PORTABLE_TAG
+    )
     assert result.returncode == 0, result.stderr
+    record = json.loads(engine.with_name(engine.name + ".json").read_text())
+    assert record["settings"]["options"] == {"graph_optimization_level": "extended"}
+    assert record["hardware"]["cpu_isa"] == "none"
+    domains = {node.domain for node in onnx.load(str(engine)).graph.node}
+    assert "com.microsoft.nchwc" not in domains and "com.microsoft" in domains  # fused, but in no ISA's layout
+
+
+def test_a_portable_engine_refuses_a_layout_level(tmp_path):
+    result, _ = compile_model(
+        tmp_path, MLP, require=PORTABLE, tag=PORTABLE_TAG, options=("graph_optimization_level=all",)
+    )
+    assert_refused(result, tmp_path, "graph_optimization_level=all lays the graph out", "names no ISA level")
 
 
 def test_unknown_option(tmp_path):

@@ -12,7 +12,7 @@ The public target re-exposes the files under bazel-bin/<package>/<out_dir>/,
 the path devices pull from.
 """
 
-load("//platforms:constraints.bzl", "ALL_CONSTRAINT_VALUES", "NONE", "hardware_tag")
+load("//platforms:constraints.bzl", "ALL_CONSTRAINT_VALUES", "HARDWARE", "NONE", "hardware_tag")
 load("//platforms:executors.bzl", "ExecutorsInfo")
 load("//tools/bazel:python_tool_action.bzl", "run_python_tool")
 load(":toolchains.bzl", "TOOLCHAIN_TYPE")
@@ -22,6 +22,7 @@ EngineInfo = provider(
     fields = {
         "engine": "the engine file",
         "file_name": "its self-describing name",
+        "model": "the model part of its name",
         "out_dir": "the package-relative directory it is published under",
         "platform": "the label of the platform it was built for",
         "record": "its manifest record (JSON)",
@@ -118,9 +119,20 @@ _data_transition = transition(
 )
 
 def _engine_build_impl(ctx):
-    compiler = ctx.toolchains[TOOLCHAIN_TYPE].compiler
     hardware = _hardware(ctx)
     platform = ctx.attr.platform_label
+    toolchain = ctx.toolchains[TOOLCHAIN_TYPE]
+    if toolchain == None:
+        if str(ctx.fragments.platform.platform).replace("@@//", "//") != platform:
+            # Analysed outside its engine's configuration (`bazel cquery //pkg:all` lists
+            # manual targets too): there is nothing to compile for this platform.
+            return [DefaultInfo()]
+        _fail(ctx, "no engine compiler serves platform %s (it has %s): kiln compiles for a CPU with an ONNX Runtime release (%s) or a GPU with a TensorRT version of //platforms:constraints.bzl" % (
+            platform,
+            hardware,
+            ", ".join(HARDWARE["onnxruntime"]),
+        ))
+    compiler = toolchain.compiler
     tag = hardware_tag(hardware)
     if tag == None:
         _fail(ctx, "platform %s names neither a GPU with a TensorRT version nor a CPU ISA level with an ONNX Runtime version (it has %s)" % (platform, hardware))
@@ -178,13 +190,14 @@ def _engine_build_impl(ctx):
     )
     return [
         DefaultInfo(files = depset([engine, sidecar, record])),
-        EngineInfo(engine = engine, sidecar = sidecar, record = record, file_name = file_name, out_dir = out_dir, platform = platform),
+        EngineInfo(engine = engine, sidecar = sidecar, record = record, file_name = file_name, model = model_name, out_dir = out_dir, platform = platform),
     ]
 
 engine_build = rule(
     implementation = _engine_build_impl,
     attrs = {
         "calibration_cache": attr.label(allow_single_file = True, cfg = _data_transition),
+        "executor": attr.string(doc = "The executor tag its compile needs (for engine_status); empty when kiln does not gate it."),
         "model": attr.label(mandatory = True, allow_single_file = [".onnx"], cfg = _data_transition),
         "model_name": attr.string(),
         "options": attr.string_dict(),
@@ -197,7 +210,10 @@ engine_build = rule(
         "_constraint_values": attr.label_list(default = ALL_CONSTRAINT_VALUES, providers = [platform_common.ConstraintValueInfo]),
         "_cpus": attr.label_list(default = _CPUS, providers = [platform_common.ConstraintValueInfo]),
     },
-    toolchains = [TOOLCHAIN_TYPE],
+    fragments = ["platform"],
+    # Optional, so that analysing the target outside its platform's configuration is
+    # not an error, and a platform no compiler serves gets kiln's own message.
+    toolchains = [config_common.toolchain_type(TOOLCHAIN_TYPE, mandatory = False)],
     doc = "Compiles one engine in the configuration of its target platform (see `engine`).",
 )
 
@@ -224,6 +240,7 @@ def _published_engine_impl(ctx):
             sidecar = published["sidecar"],
             record = info.record,
             file_name = info.file_name,
+            model = info.model,
             out_dir = info.out_dir,
             platform = info.platform,
         ),
@@ -240,13 +257,28 @@ published_engine = rule(
 
 def _engine_manifest_impl(ctx):
     infos = [target[EngineInfo] for target in ctx.attr.engines]
-    platforms = sorted({info.platform: None for info in infos}.keys())
-    directories = sorted({info.out_dir: None for info in infos}.keys())
-    if len(platforms) != 1 or len(directories) != 1:
-        fail("engine_manifest %s: all engines must share one platform and directory; got %s in %s" % (ctx.label, platforms, directories))
-    manifest = ctx.actions.declare_file(directories[0] + "/manifest.json")
+    out_dir = ctx.attr.out_dir
+    if not out_dir:
+        directories = sorted({info.out_dir: None for info in infos}.keys())
+        if len(directories) != 1:
+            fail("engine_manifest %s: engines in %s; give out_dir to publish them in one directory" % (ctx.label, directories))
+        out_dir = directories[0]
+
+    # Engines built elsewhere (a class's directory) are published beside the manifest.
+    published = []
+    uses = {}
+    for info in infos:
+        if info.out_dir != out_dir:
+            for source in (info.engine, info.sidecar):
+                link = ctx.actions.declare_file("%s/%s" % (out_dir, source.basename))
+                ctx.actions.symlink(output = link, target_file = source)
+                published.append(link)
+        uses.setdefault(info.model, []).append(info.file_name)
+    manifest = ctx.actions.declare_file(out_dir + "/manifest.json")
     args = ctx.actions.args()
-    args.add("--platform", platforms[0])
+    args.add("--platform", ctx.attr.platform or sorted({info.platform: None for info in infos}.keys())[0])
+    if ctx.attr.device:
+        args.add("--device", json.encode({"hardware": ctx.attr.hardware, "name": ctx.attr.device, "uses": uses}))
     args.add("--out", manifest)
     args.add_all([info.record for info in infos])
     run_python_tool(
@@ -256,51 +288,88 @@ def _engine_manifest_impl(ctx):
         inputs = [info.record for info in infos],
         outputs = [manifest],
         mnemonic = "EngineManifest",
-        progress_message = "Writing the engine manifest for %s" % platforms[0],
+        progress_message = "Writing the engine manifest for %s" % (ctx.attr.device or out_dir),
     )
-    return [DefaultInfo(files = depset([manifest]))]
+    return [DefaultInfo(files = depset([manifest] + published))]
 
 engine_manifest = rule(
     implementation = _engine_manifest_impl,
     attrs = {
+        "device": attr.string(doc = "The device the manifest is for; its engines are listed in `uses`, preferred first."),
         "engines": attr.label_list(mandatory = True, allow_empty = False, providers = [EngineInfo]),
+        "hardware": attr.string_dict(doc = "The device's hardware description."),
+        "out_dir": attr.string(doc = "Where manifest.json goes; engines from other directories are published beside it."),
+        "platform": attr.string(doc = "The platform label the manifest names; defaults to the engines' one platform."),
         "_tool": attr.label(default = "//engines:manifest", executable = True, cfg = "exec"),
     },
-    doc = "manifest.json for one platform's engines: model digest, settings, tool versions, engine digest.",
+    doc = "manifest.json for one device's (or platform's) engines: model digest, settings, tool versions, engine digest, and for a device which engine it uses per model.",
 )
 
+def _short(target):
+    return target.rpartition(":")[2]
+
 def _engine_status_impl(ctx):
-    available = ctx.attr._executors[ExecutorsInfo].tags
-    lines, skipped, count = [], {}, 0
+    executors = ctx.attr._executors[ExecutorsInfo]
+    available = {tag: True for tag in executors.tags}
+    lines = [
+        "Engines of //%s. Executors: this host (%s)%s." % (
+            ctx.label.package,
+            ", ".join(executors.host) or "no known hardware",
+            "; named: " + ", ".join(executors.named) if executors.named else "",
+        ),
+        "",
+    ]
+    skipped, total = {}, 0
     for entry in ctx.attr.engines:
         target, platform, tag = entry.split("|")
+        total += 1
         if tag and tag not in available:
-            skipped[tag] = True
-            count += 1
+            skipped.setdefault(tag, []).append(target)
             lines.append("skipped  %s  (%s: no executor for %s)" % (target, platform, tag))
         else:
             lines.append("builds   %s  (%s)" % (target, platform))
+    if ctx.attr.devices:
+        lines.append("")
+    skipped_devices = 0
+    for entry in ctx.attr.devices:
+        target, device, tags = entry.split("|")
+        missing = [tag for tag in tags.split(",") if tag and tag not in available]
+        if missing:
+            skipped_devices += 1
+            lines.append("skipped  %s  (device %s: no executor for %s)" % (target, device, ", ".join(missing)))
+        else:
+            lines.append("builds   %s  (device %s)" % (target, device))
     if skipped:
         lines.append("")
-        lines.append("An engine for a GPU platform builds only where an executor for that GPU exists: on such a")
-        lines.append("device (detected), or on a remote pool named with --//platforms:gpu_executors=<tag>.")
+        lines.append("An engine builds only where an executor for its hardware exists: this host, which always")
+        lines.append("counts for its own, or hardware named with --//platforms:executors=<tag> (a remote pool, or")
+        lines.append("another local device). A device's targets build when all its engines do.")
 
         # Bazel says only "was skipped" for incompatible targets; this says why.
-        # buildifier: disable=print
-        print("%d GPU engines skipped here (no executor for %s); see bazel-bin/%s" % (
+        count = 0
+        for targets in skipped.values():
+            count += len(targets)
+        summary = ["%d of %d engines skipped here (no executor for their hardware), and %d devices; see bazel-bin/%s" % (
             count,
-            ", ".join(sorted(skipped)),
+            total,
+            skipped_devices,
             ctx.outputs.out.short_path,
-        ))
+        )]
+        for tag in sorted(skipped):
+            summary.append("  no executor for %s: %s" % (tag, ", ".join([_short(target) for target in skipped[tag]])))
+
+        # buildifier: disable=print
+        print("\n".join(summary))
     ctx.actions.write(ctx.outputs.out, "\n".join(lines) + "\n")
     return [DefaultInfo(files = depset([ctx.outputs.out]))]
 
 engine_status = rule(
     implementation = _engine_status_impl,
     attrs = {
-        "engines": attr.string_list(doc = "target|platform|GPU hardware tag (empty for CPU platforms)"),
+        "devices": attr.string_list(doc = "target|device|executor tag,... per device target"),
+        "engines": attr.string_list(doc = "target|platform|executor tag (empty when not gated) per engine"),
         "out": attr.output(mandatory = True),
-        "_executors": attr.label(default = "//platforms:gpu_executors", providers = [ExecutorsInfo]),
+        "_executors": attr.label(default = "//platforms:executors", providers = [ExecutorsInfo]),
     },
     doc = "Which of a package's engines this build can compile, and why the others are skipped.",
 )

@@ -1,16 +1,17 @@
 """Engine compilers as toolchains of one type, resolved per target platform.
 
-* ONNX Runtime: one toolchain per (release, x86-64 ISA level). Its compiles run
-  on an execution platform of that ISA level, because the saved graph is tied to
-  the ISA the optimizer ran on.
-* TensorRT: one toolchain per GPU device kind in //platforms:devices.bzl,
-  `exec_compatible_with` the same GPU constraints: its compiles can only run on
-  an execution platform that *is* that hardware.
+* ONNX Runtime: per release, one toolchain per CPU architecture (portable engines,
+  compiled on any machine of that architecture) and one per ISA level (ISA-tied
+  engines, compiled on an execution platform of that level, because the saved
+  graph is tied to the ISA the optimizer ran on).
+* TensorRT: per GPU executor of //platforms:devices.bzl, `exec_compatible_with`
+  that GPU: its compiles can only run on an execution platform that *is* that
+  hardware.
 """
 
 load("@rules_python//python:defs.bzl", "py_binary")
-load("//platforms:constraints.bzl", "constraint_value_label")
-load("//platforms:devices.bzl", "DEVICES", "is_gpu_device")
+load("//platforms:constraints.bzl", "CPUS", "ISA_ARCH", "NONE", "constraint_value_label", "constraint_values", "exec_hardware")
+load("//platforms:devices.bzl", "GPU_EXECUTORS")
 
 TOOLCHAIN_TYPE = Label("//engines:compiler_toolchain_type")
 
@@ -48,11 +49,13 @@ engine_compiler = rule(
     doc = "An engine compiler, for use in a toolchain() of //engines:compiler_toolchain_type.",
 )
 
-_X86_LEVELS = ["x86-64-v2", "x86-64-v3", "x86-64-v4"]
-
 # buildifier: disable=unnamed-macro
 def onnxruntime_toolchains(hubs):
     """In //engines/onnxruntime: a compiler per ONNX Runtime release and its toolchains.
+
+    Per release, one toolchain per CPU architecture for portable engines (platforms
+    with no cpu_isa; their compiles run on any machine of that architecture) and one
+    per ISA level for ISA-tied engines (their compiles run only on that level).
 
     Args:
       hubs: {release: pip hub} e.g. {"1.32": "@pypi_ort_1_32"}.
@@ -78,49 +81,59 @@ def onnxruntime_toolchains(hubs):
             extension = "onnx",
             precisions = ["fp32", "int8"],
         )
-        for isa in _X86_LEVELS:
+        runtime = constraint_value_label("onnxruntime", version)
+        for cpu in CPUS:
+            native.toolchain(
+                name = "ort%s_%s" % (version, cpu),
+                toolchain = ":ort%s_compiler" % version,
+                toolchain_type = TOOLCHAIN_TYPE,
+                target_compatible_with = ["@platforms//cpu:" + cpu, runtime, constraint_value_label("cpu_isa", NONE)],
+                exec_compatible_with = ["@platforms//os:linux", "@platforms//cpu:" + cpu],
+            )
+        for isa, cpu in sorted(ISA_ARCH.items()):
+            level = constraint_value_label("cpu_isa", isa)
             native.toolchain(
                 name = "ort%s_%s" % (version, isa),
                 toolchain = ":ort%s_compiler" % version,
                 toolchain_type = TOOLCHAIN_TYPE,
-                target_compatible_with = [
-                    "@platforms//cpu:x86_64",
-                    constraint_value_label("onnxruntime", version),
-                    constraint_value_label("cpu_isa", isa),
-                ],
-                exec_compatible_with = [
-                    "@platforms//os:linux",
-                    "@platforms//cpu:x86_64",
-                    constraint_value_label("cpu_isa", isa),
-                ],
+                target_compatible_with = ["@platforms//cpu:" + cpu, runtime, level],
+                exec_compatible_with = ["@platforms//os:linux", "@platforms//cpu:" + cpu, level],
             )
 
 # buildifier: disable=unnamed-macro
 def tensorrt_toolchains():
-    """In //engines/tensorrt: the compiler and a toolchain per GPU device kind."""
+    """In //engines/tensorrt: the compiler and toolchains per GPU executor of the devices.
+
+    A GPU executor (`sm87_jp6.2_trt10.3`) builds the plans of its own GPU: TensorRT's
+    default and, off Jetson, same-compute-capability plans. The Ampere-plus executor
+    of a TensorRT release (`sm80+_trt10.13`) builds plans for every sm_80+ GPU. Either
+    may be version-compatible: the executor is the same.
+    """
     engine_compiler(
         name = "compiler",
         backend = "tensorrt",
-        checks = ["cpu", "gpu_sm", "jetpack", "tensorrt"],
+        checks = ["cpu", "gpu_sm", "jetpack", "tensorrt", "tensorrt_hardware_compatibility", "tensorrt_version_compatible"],
         compiler = ":compile",
         extension = "engine",
         precisions = ["fp32", "fp16", "bf16", "int8", "fp8"],
     )
-    for name in sorted(DEVICES):
-        if not is_gpu_device(name):
-            continue
-        device = DEVICES[name]
-        gpu = [
-            constraint_value_label(setting, device.get(setting, "none"))
-            for setting in ("gpu_sm", "jetpack", "tensorrt")
-        ]
-        native.toolchain(
-            name = name,
-            toolchain = ":compiler",
-            toolchain_type = TOOLCHAIN_TYPE,
-            target_compatible_with = gpu,
-            exec_compatible_with = [
-                "@platforms//os:linux",
-                "@platforms//cpu:" + device["cpu"],
-            ] + gpu,
+    for tag, cpu in sorted(GPU_EXECUTORS.items()):
+        hardware = exec_hardware(tag, cpu)
+        exec_constraints = constraint_values(hardware)
+        levels = ["ampere_plus"] if hardware.get("tensorrt_hardware_compatibility") == "ampere_plus" else (
+            [NONE] if hardware.get("jetpack", NONE) != NONE else [NONE, "same_compute_capability"]
         )
+        for level in levels:
+            native.toolchain(
+                name = tag if level in (NONE, "ampere_plus") else "%s.%s" % (tag, level),
+                toolchain = ":compiler",
+                toolchain_type = TOOLCHAIN_TYPE,
+                target_compatible_with = [
+                    "@platforms//cpu:" + cpu,
+                    constraint_value_label("gpu_sm", hardware.get("gpu_sm", "sm_80")),
+                    constraint_value_label("jetpack", hardware.get("jetpack", NONE)),
+                    constraint_value_label("tensorrt", hardware["tensorrt"]),
+                    constraint_value_label("tensorrt_hardware_compatibility", level),
+                ],
+                exec_compatible_with = exec_constraints,
+            )

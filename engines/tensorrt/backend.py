@@ -36,7 +36,12 @@ class TensorRTBackend:
     extension = "engine"
     precisions = planning.PRECISIONS
     options = planning.OPTIONS
-    option_defaults = planning.OPTION_DEFAULTS
+
+    def default_options(self, required: dict[str, str]) -> dict[str, str]:
+        return dict(planning.OPTION_DEFAULTS)
+
+    def check(self, settings: Settings) -> None:
+        planning.check_class(settings)
 
     def __init__(self) -> None:
         self._logger = None
@@ -81,9 +86,10 @@ class TensorRTBackend:
         trt = _tensorrt()
         inputs = self.model_inputs(model)
         dynamic = {name for name, shape in inputs.items() if "?" in shape}
+        facts = host_probe.detect()
         plan = planning.builder_plan(
             settings,
-            sm=settings.required["gpu_sm"],
+            sm=facts.gpu_sm,
             jetson=settings.required.get("jetpack", "none") != "none",
             dynamic_inputs=dynamic,
         )
@@ -98,9 +104,13 @@ class TensorRTBackend:
         for flag in plan.builder_flags:
             config.set_flag(getattr(trt.BuilderFlag, flag))
         if plan.hardware_compatibility != "none":
-            config.hardware_compatibility_level = getattr(
-                trt.HardwareCompatibilityLevel, plan.hardware_compatibility.upper()
-            )
+            level = planning.HARDWARE_COMPATIBILITY_LEVELS[plan.hardware_compatibility]
+            if not hasattr(trt.HardwareCompatibilityLevel, level):
+                raise EngineBuildError(
+                    f"TensorRT {trt.__version__} has no HardwareCompatibilityLevel.{level}; give the device another "
+                    "gpu_class in //platforms:devices.bzl (device, or ampere_plus on sm_80+)"
+                )
+            config.hardware_compatibility_level = getattr(trt.HardwareCompatibilityLevel, level)
         for shapes in plan.profiles:
             profile = builder.create_optimization_profile()
             for name, (lo, opt, hi) in sorted(shapes.items()):
@@ -116,9 +126,17 @@ class TensorRTBackend:
             raise EngineBuildError("TensorRT's builder returned no engine (see its log above)")
         engine = bytes(serialized)
         runtime = trt.Runtime(logger)
+        if plan.version_compatible:
+            # A version-compatible plan carries its lean runtime as host code.
+            runtime.engine_host_code_allowed = True
         if runtime.deserialize_cuda_engine(engine) is None:
             raise EngineBuildError("the plan TensorRT built does not deserialize on this device")
-        return engine, {"deserialized": True, "profiles": len(plan.profiles)}
+        return engine, {
+            "deserialized": True,
+            "hardware_compatibility": plan.hardware_compatibility,
+            "profiles": len(plan.profiles),
+            "version_compatible": plan.version_compatible,
+        }
 
 
 def _cache_calibrator(trt, cache: bytes):

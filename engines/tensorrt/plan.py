@@ -17,17 +17,23 @@ _MIN_SM = {"fp32": 0, "fp16": 53, "bf16": 80, "int8": 61, "fp8": 89}
 _BUILDER_FLAG = {"fp16": "FP16", "bf16": "BF16", "int8": "INT8", "fp8": "FP8"}
 
 PRECISIONS = tuple(_MIN_SM)
+# Which GPUs and TensorRT releases a plan runs on is the platform's, not an option:
+# its tensorrt_hardware_compatibility and tensorrt_version_compatible constraints
+# (//platforms:classes.bzl), so the engine's name and key say it.
 OPTIONS: dict[str, tuple[str, ...] | None] = {
     "builder_optimization_level": ("0", "1", "2", "3", "4", "5"),
-    "hardware_compatibility": ("none", "ampere_plus", "same_compute_capability"),
     "strongly_typed": ("false", "true"),
-    "version_compatible": ("false", "true"),
 }
 OPTION_DEFAULTS = {
     "builder_optimization_level": "3",
-    "hardware_compatibility": "none",
     "strongly_typed": "false",
-    "version_compatible": "false",
+}
+
+# TensorRT's HardwareCompatibilityLevel member per platform setting value.
+HARDWARE_COMPATIBILITY_LEVELS = {
+    "none": "NONE",
+    "same_compute_capability": "SAME_COMPUTE_CAPABILITY",
+    "ampere_plus": "AMPERE_PLUS",
 }
 
 
@@ -37,6 +43,7 @@ class BuilderPlan:
     workspace_bytes: int
     optimization_level: int
     hardware_compatibility: str
+    version_compatible: bool
     strongly_typed: bool
     profiles: tuple[dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]], ...]
     calibration_cache: bytes | None
@@ -51,14 +58,42 @@ def compute_capability(sm: str) -> int:
         raise EngineBuildError(f"gpu_sm {sm!r} is not of the form sm_<major><minor>") from None
 
 
+def check_class(settings: Settings) -> None:
+    """Refuse a compatibility class the platform cannot have (before the host is checked)."""
+    required = settings.required
+    hardware = required.get("tensorrt_hardware_compatibility", "none")
+    if hardware not in HARDWARE_COMPATIBILITY_LEVELS:
+        raise EngineBuildError(
+            f"tensorrt_hardware_compatibility={hardware!r}: use one of {', '.join(HARDWARE_COMPATIBILITY_LEVELS)}"
+        )
+    if hardware != "none" and required.get("jetpack", "none") != "none":
+        raise EngineBuildError(
+            f"tensorrt_hardware_compatibility={hardware} is not supported on Jetson "
+            "(TensorRT builds Jetson engines for one device)"
+        )
+    sm = required.get("gpu_sm", "none")
+    if hardware == "ampere_plus" and sm != "sm_80":
+        raise EngineBuildError(f"an Ampere-plus platform names gpu_sm sm_80 (the class's floor), not {sm}")
+    if required.get("tensorrt_version_compatible", "none") not in ("none", "forward"):
+        raise EngineBuildError("tensorrt_version_compatible is none or forward")
+
+
 def builder_plan(settings: Settings, *, sm: str, jetson: bool, dynamic_inputs: set[str]) -> BuilderPlan:
-    """Map the engine's settings onto TensorRT builder settings, refusing what cannot work."""
+    """Map the engine's settings and its platform's class onto TensorRT builder settings, refusing what cannot work.
+
+    `sm` is the GPU the plan is built on (for an Ampere-plus plan, any sm_80+ GPU).
+    """
+    check_class(settings)
     capability = compute_capability(sm)
     precision = settings.precision
-    if capability < _MIN_SM[precision]:
-        raise EngineBuildError(
-            f"precision {precision} needs compute capability >= {_MIN_SM[precision]}; {sm} has {capability}"
-        )
+    # The plan must run on every GPU of its class: an Ampere-plus plan on sm_80 too.
+    floor = settings.required.get("gpu_sm", sm)
+    for gpu in dict.fromkeys((sm, floor)):
+        if compute_capability(gpu) < _MIN_SM[precision]:
+            raise EngineBuildError(
+                f"precision {precision} needs compute capability >= {_MIN_SM[precision]}; "
+                f"{gpu} has {compute_capability(gpu)}"
+            )
     options = settings.options
     strongly_typed = options["strongly_typed"] == "true"
     flags = []
@@ -69,17 +104,23 @@ def builder_plan(settings: Settings, *, sm: str, jetson: bool, dynamic_inputs: s
                 f"drop precision {precision} or strongly_typed"
             )
         flags.append(_BUILDER_FLAG[precision])
-    if options["version_compatible"] == "true":
+    version_compatible = settings.required.get("tensorrt_version_compatible", "none") == "forward"
+    if version_compatible:
         flags.append("VERSION_COMPATIBLE")
-    hardware = options["hardware_compatibility"]
+    hardware = settings.required.get("tensorrt_hardware_compatibility", "none")
     if hardware != "none" and jetson:
         raise EngineBuildError(
-            f"hardware_compatibility={hardware} is not supported on Jetson "
+            f"tensorrt_hardware_compatibility={hardware} is not supported on Jetson "
             "(TensorRT builds Jetson engines for one device)"
         )
     if hardware == "ampere_plus" and capability < 80:
         raise EngineBuildError(
-            f"hardware_compatibility=ampere_plus needs compute capability >= 80; {sm} has {capability}"
+            f"an Ampere-plus plan is built on an Ampere or later GPU (compute capability >= 80); {sm} has {capability}"
+        )
+    if hardware == "same_compute_capability" and capability < 75:
+        raise EngineBuildError(
+            f"a same-compute-capability plan is built on a Turing or later GPU (compute capability >= 75); "
+            f"{sm} has {capability}"
         )
 
     calibration = settings.calibration_cache.read_bytes() if settings.calibration_cache else None
@@ -107,6 +148,7 @@ def builder_plan(settings: Settings, *, sm: str, jetson: bool, dynamic_inputs: s
         workspace_bytes=settings.workspace_bytes or DEFAULT_WORKSPACE_BYTES,
         optimization_level=int(options["builder_optimization_level"]),
         hardware_compatibility=hardware,
+        version_compatible=version_compatible,
         strongly_typed=strongly_typed,
         profiles=profiles,
         calibration_cache=calibration,

@@ -16,13 +16,17 @@ from engines.tensorrt import plan
 PROFILE = Profile({"input": ((1, 64), (8, 64), (32, 64))})
 
 
-def settings(precision="fp16", profiles=(PROFILE,), calibration=None, **options):
+AMPERE_PLUS = {"gpu_sm": "sm_80", "tensorrt": "10.13", "tensorrt_hardware_compatibility": "ampere_plus"}
+
+
+def settings(precision="fp16", profiles=(PROFILE,), calibration=None, required=None, **options):
     return Settings(
         precision=precision,
         profiles=profiles,
         options=plan.OPTION_DEFAULTS | options,
         workspace_bytes=None,
         calibration_cache=calibration,
+        required=required or {},
     )
 
 
@@ -34,11 +38,15 @@ def test_fp16_on_orin():
     assert built.profiles == (PROFILE.shapes,)
 
 
-def test_fp32_sets_no_precision_flag_and_version_compatible_is_a_flag():
+def test_fp32_sets_no_precision_flag_and_a_version_compatible_platform_sets_its_flag():
     built = plan.builder_plan(
-        settings("fp32", version_compatible="true"), sm="sm_90", jetson=False, dynamic_inputs={"input"}
+        settings("fp32", required=AMPERE_PLUS | {"tensorrt_version_compatible": "forward"}),
+        sm="sm_90",
+        jetson=False,
+        dynamic_inputs={"input"},
     )
-    assert built.builder_flags == ("VERSION_COMPATIBLE",)
+    assert built.builder_flags == ("VERSION_COMPATIBLE",) and built.version_compatible
+    assert built.hardware_compatibility == "ampere_plus"
 
 
 @pytest.mark.parametrize(("precision", "sm"), [("fp8", "sm_87"), ("bf16", "sm_72"), ("fp8", "sm_80")])
@@ -58,15 +66,43 @@ def test_int8_needs_a_calibration_cache(tmp_path):
         plan.builder_plan(settings("fp16", calibration=cache), sm="sm_87", jetson=True, dynamic_inputs={"input"})
 
 
-def test_hardware_compatibility_is_refused_on_jetson():
+def test_the_platform_class_sets_the_hardware_compatibility_level():
+    # The class comes from the platform's constraints (--require), never from an option.
+    assert "hardware_compatibility" not in plan.OPTIONS and "version_compatible" not in plan.OPTIONS
+    for sm in ("sm_80", "sm_86", "sm_89", "sm_90"):
+        built = plan.builder_plan(settings(required=AMPERE_PLUS), sm=sm, jetson=False, dynamic_inputs={"input"})
+        assert built.hardware_compatibility == "ampere_plus" and plan.HARDWARE_COMPATIBILITY_LEVELS["ampere_plus"] == (
+            "AMPERE_PLUS"
+        )
+    same = {"gpu_sm": "sm_89", "tensorrt": "10.13", "tensorrt_hardware_compatibility": "same_compute_capability"}
+    built = plan.builder_plan(settings(required=same), sm="sm_89", jetson=False, dynamic_inputs={"input"})
+    assert built.hardware_compatibility == "same_compute_capability" and not built.version_compatible
+    default = plan.builder_plan(settings(), sm="sm_87", jetson=True, dynamic_inputs={"input"})
+    assert default.hardware_compatibility == "none"
+
+
+def test_classes_the_gpu_or_board_cannot_have_are_refused():
     with pytest.raises(EngineBuildError, match="not supported on Jetson"):
         plan.builder_plan(
-            settings(hardware_compatibility="ampere_plus"), sm="sm_87", jetson=True, dynamic_inputs={"input"}
+            settings(required=AMPERE_PLUS | {"jetpack": "6.2"}), sm="sm_87", jetson=True, dynamic_inputs={"input"}
         )
-    built = plan.builder_plan(
-        settings(hardware_compatibility="ampere_plus"), sm="sm_90", jetson=False, dynamic_inputs={"input"}
-    )
-    assert built.hardware_compatibility == "ampere_plus"
+    with pytest.raises(EngineBuildError, match="built on an Ampere or later GPU"):
+        plan.builder_plan(settings(required=AMPERE_PLUS), sm="sm_75", jetson=False, dynamic_inputs={"input"})
+    with pytest.raises(EngineBuildError, match="names gpu_sm sm_80"):
+        plan.check_class(settings(required=AMPERE_PLUS | {"gpu_sm": "sm_90"}))
+    with pytest.raises(EngineBuildError, match="Turing or later"):
+        plan.builder_plan(
+            settings(required={"gpu_sm": "sm_72", "tensorrt_hardware_compatibility": "same_compute_capability"}),
+            sm="sm_72",
+            jetson=False,
+            dynamic_inputs={"input"},
+        )
+
+
+def test_a_class_plan_uses_only_precisions_every_gpu_of_the_class_has():
+    # FP8 needs sm_89; an Ampere-plus plan also runs on sm_80, so it is refused even when built on an H100.
+    with pytest.raises(EngineBuildError, match="precision fp8 needs compute capability >= 89; sm_80 has 80"):
+        plan.builder_plan(settings("fp8", required=AMPERE_PLUS), sm="sm_90", jetson=False, dynamic_inputs={"input"})
 
 
 def test_dynamic_inputs_need_profiles():
