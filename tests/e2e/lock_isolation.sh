@@ -11,6 +11,7 @@
 # Needs PyPI (to hash the other tqdm release).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source tests/e2e/lib.sh
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kiln-locks.XXXXXX")
 restore() {
@@ -21,7 +22,7 @@ if ! git diff --quiet -- miners/vllm/requirements_lock.txt miners/transformers/r
   echo "FAIL: a lock has uncommitted changes; commit or stash them first" >&2
   exit 1
 fi
-trap restore EXIT
+on_exit restore
 
 readonly TARGETS=(//corpus:vllm //corpus:transformers)
 # Every build here runs with the same flags: changing one (even --disk_cache) makes
@@ -48,28 +49,17 @@ print(f"  {lock}: tqdm {current} -> {older}")
 PY
 }
 
-status=0
 for changed in vllm transformers; do
   other=$([[ $changed == vllm ]] && echo transformers || echo vllm)
   echo "== bump the $changed lock"
   bump_tqdm "miners/$changed/requirements_lock.txt"
   build --execution_log_json_file="$work/$changed.json" >"$work/$changed.log" 2>&1 ||
     { cat "$work/$changed.log" >&2; exit 1; }
-  python3 tools/bench/exec_log.py "$work/$changed.json" | sed 's/^/  ran: /'
-  python3 - "$work/$changed.json" "$changed" "$other" <<'PY' || status=1
-import sys
-sys.path.insert(0, "tools/bench")
-from exec_log import executed
-ran = executed(sys.argv[1])
-changed, other = sys.argv[2], sys.argv[3]
-def count(library):
-    return sum(len(t) for (target, _), t in ran.items() if f"/{library}:" in target or target == f"//corpus:{library}")
-print(f"  spawns run for {changed}: {count(changed)}, for {other}: {count(other)}")
-if count(other):
-    sys.exit(f"FAIL: bumping the {changed} lock re-ran {other} actions")
-if not count(changed):
-    sys.exit(f"FAIL: bumping the {changed} lock re-ran nothing of {changed}")
-PY
+  python3 tools/bench/exec_log.py list "$work/$changed.json" | sed 's/^/  ran: /'
+  of() { ran "$work/$changed.json" --target "/$1:|^//corpus:$1\$"; } # LIBRARY: its spawns that ran
+  echo "  spawns run for $changed: $(of "$changed"), for $other: $(of "$other")"
+  (($(of "$other") == 0)) || fail "bumping the $changed lock re-ran $other actions"
+  (($(of "$changed") > 0)) || fail "bumping the $changed lock re-ran nothing of $changed"
   git checkout -- "miners/$changed/requirements_lock.txt"
   build >/dev/null 2>&1 # back to the built baseline before the next bump
 done

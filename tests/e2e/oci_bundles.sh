@@ -2,11 +2,14 @@
 # OCI bundles: reproducible digests, precise invalidation, push and pull back through
 # a real registry (Debian's docker-registry on 127.0.0.1), and clear errors.
 #
-#   1. a second, independent build of the CPU bundles (another checkout, its own output
+# It uses the bundles this host can build on any x86-64 host: the one of the fleet's
+# ONNX Runtime 1.32 servers of this host's ISA level (x86_64_v<N>_ort1.32), and the host's own.
+#
+#   1. a second, independent build of the bundles (another checkout, its own output
 #      base, no disk cache) gives the same image digests;
-#   2. moving x86_64_v4_ort1.22 to ONNX Runtime 1.32 (its three engines recompile)
-#      changes that bundle's digest and no other's, and in it the engines layer only;
-#   3. `bazel run --stamp //engines:x86_64_v4_ort1.32_bundle.push` pushes to a local
+#   2. moving that server type to ONNX Runtime 1.22 (its engines change class) changes
+#      that bundle's digest and not the host's, and in it the engines layer only;
+#   3. `bazel run --stamp //engines:x86_64_v<N>_ort1.32_bundle.push` pushes to a local
 #      registry (stamping re-runs the image assembly only, and the manifest names the
 #      checkout's revision); the registry serves the digest the build recorded; pulled back
 #      with crane, every engine verifies against the manifest and the corpora against
@@ -17,10 +20,10 @@
 # Installs crane (Debian unstable) and docker-registry (Debian) when missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source tests/e2e/lib.sh
 readonly REPO=$PWD
 
 say() { printf 'oci_bundles: %s\n' "$*" >&2; }
-die() { say "$*"; exit 1; }
 # shellcheck source=tools/bazel/debian_sid.sh
 source tools/bazel/debian_sid.sh
 if ! command -v crane >/dev/null; then
@@ -33,17 +36,18 @@ if ! command -v docker-registry >/dev/null; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-registry
 fi
 
-readonly BUNDLES=(//engines:x86_64_v4_ort1.22_bundle //engines:x86_64_v4_ort1.32_bundle)
+ISA=$(host_fact cpu_isa)
+[[ $ISA == x86-64-v* ]] || die "this script uses the x86-64 server bundle of the host's level; this host is $ISA"
+readonly DEVICE=x86_64_v${ISA#x86-64-}_ort1.32 PLATFORMS=(x86_64_v${ISA#x86-64-}_ort1.32 host)
+readonly BUNDLES=("//engines:${DEVICE}_bundle" //engines:host_bundle)
 work=$(mktemp -d "${TMPDIR:-/tmp}/kiln-oci.XXXXXX")
 registry_pid=
-status=0
 cleanup() {
   [[ -n $registry_pid ]] && kill "$registry_pid" 2>/dev/null
   [[ -d $work/tree ]] && (cd "$work/tree" && ./bazelw --output_base="$work/base" shutdown >/dev/null 2>&1 || true)
   if [[ $status == 0 ]]; then rm -rf "$work"; else echo "logs kept in $work" >&2; fi
 }
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; status=1; }
+on_exit cleanup
 digest_of() { cat "$1/bazel-bin/engines/$2_bundle.digest"; }
 # The layer digests of a built bundle, one per line: the engines layer, then the corpus layer.
 layers_of() {
@@ -54,51 +58,45 @@ layout = pathlib.Path(sys.argv[1])
 manifest = json.loads((layout / "blobs/sha256" / descriptor["digest"].removeprefix("sha256:")).read_text())
 print("\n".join(layer["digest"] for layer in manifest["layers"]))' "$1/bazel-bin/engines/$2_bundle"
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
 ./bazelw build "${BUNDLES[@]}" >"$work/main.log" 2>&1 || { tail -n 30 "$work/main.log" >&2; die "building the bundles failed"; }
 
 echo "== 1. an independent build gives the same digests"
-mkdir -p "$work/tree"
-git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$work/tree"
+copy_tree "$work/tree"
 other() { (cd "$work/tree" && ./bazelw --output_base="$work/base" build --disk_cache= "$@"); }
 other "${BUNDLES[@]}" >"$work/tree.log" 2>&1 || { tail -n 30 "$work/tree.log" >&2; die "the second build failed"; }
-for platform in x86_64_v4_ort1.22 x86_64_v4_ort1.32; do
+for platform in "${PLATFORMS[@]}"; do
   a=$(digest_of "$REPO" "$platform") b=$(digest_of "$work/tree" "$platform")
   echo "  $platform: $a / $b"
   [[ $a == "$b" ]] || fail "$platform: two builds of the same bundle differ"
 done
 
 echo "== 2. one platform's engines change: only its bundle's digest changes"
-python3 - "$work/tree/platforms/devices.bzl" <<'PY'
-import pathlib, sys
-path = pathlib.Path(sys.argv[1])
+python3 - "$work/tree/platforms/devices.bzl" "$DEVICE" <<'PY'
+import pathlib, re, sys
+path, device = pathlib.Path(sys.argv[1]), sys.argv[2]
 text = path.read_text()
-old = '"cpu_isa": "x86-64-v4",\n        "onnxruntime": "1.22",'
-assert text.count(old) == 1, "x86_64_v4_ort1.22 is not where this script expects it"
-path.write_text(text.replace(old, '"cpu_isa": "x86-64-v4",\n        "onnxruntime": "1.32",'))
+block = re.search(rf'"{re.escape(device)}": \{{.*?\}}', text, re.S)
+assert block and '"onnxruntime": "1.32"' in block.group(0), f"{device} is not where this script expects it"
+path.write_text(text[: block.start()] + block.group(0).replace('"1.32"', '"1.22"') + text[block.end() :])
 PY
 other "${BUNDLES[@]}" --execution_log_json_file="$work/change.json" >"$work/change.log" 2>&1 ||
   { tail -n 30 "$work/change.log" >&2; die "the rebuild failed"; }
-compiles=$(python3 -c "
-import sys; sys.path.insert(0, 'tools/bench')
-from exec_log import spawns
-print(sum(1 for s in spawns('$work/change.json') if s.get('mnemonic') == 'EngineCompile'))")
-for platform in x86_64_v4_ort1.22 x86_64_v4_ort1.32; do
+for platform in "${PLATFORMS[@]}"; do
   a=$(digest_of "$REPO" "$platform") b=$(digest_of "$work/tree" "$platform")
   echo "  $platform: $a -> $b"
 done
-echo "  engine compiles: $compiles"
-mapfile -t before < <(layers_of "$REPO" x86_64_v4_ort1.22)
-mapfile -t after < <(layers_of "$work/tree" x86_64_v4_ort1.22)
-echo "  x86_64_v4_ort1.22 engines layer: ${before[0]:0:19} -> ${after[0]:0:19}; corpus layer: ${before[1]:0:19} -> ${after[1]:0:19}"
-[[ ${before[0]} != "${after[0]}" ]] || fail "the changed platform's engines layer kept its digest"
+echo "  engine compiles: $(ran "$work/change.json" --mnemonic EngineCompile) (its new classes' engines this build had not made yet)"
+mapfile -t before < <(layers_of "$REPO" "$DEVICE")
+mapfile -t after < <(layers_of "$work/tree" "$DEVICE")
+echo "  $DEVICE engines layer: ${before[0]:0:19} -> ${after[0]:0:19}; corpus layer: ${before[1]:0:19} -> ${after[1]:0:19}"
+[[ ${before[0]} != "${after[0]}" ]] || fail "the changed device's engines layer kept its digest"
 [[ ${before[1]} == "${after[1]}" ]] || fail "the corpus layer changed with the engines"
-[[ $(digest_of "$REPO" x86_64_v4_ort1.22) != $(digest_of "$work/tree" x86_64_v4_ort1.22) ]] ||
-  fail "the changed platform's bundle kept its digest"
-[[ $(digest_of "$REPO" x86_64_v4_ort1.32) == $(digest_of "$work/tree" x86_64_v4_ort1.32) ]] ||
-  fail "an unchanged platform's bundle changed"
-((compiles == 3)) || fail "expected the 3 engines of x86_64_v4_ort1.22 to recompile, got $compiles"
+[[ $(digest_of "$REPO" "$DEVICE") != $(digest_of "$work/tree" "$DEVICE") ]] ||
+  fail "the changed device's bundle kept its digest"
+[[ $(digest_of "$REPO" host) == $(digest_of "$work/tree" host) ]] ||
+  fail "an unchanged device's bundle changed"
+python3 -c "import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if all(r['hardware']['onnxruntime'] == '1.22' for r in d['engines']) else 'the changed device still lists 1.32 engines')" \
+  "$work/tree/bazel-bin/engines/fleet/$DEVICE/manifest.json" || fail "the changed device's manifest did not follow it to 1.22"
 
 echo "== 3. push to a registry on 127.0.0.1 and pull back"
 port=$(free_port)
@@ -119,17 +117,15 @@ for _ in $(seq 100); do
   kill -0 "$registry_pid" 2>/dev/null || { cat "$work/registry.log" >&2; die "docker-registry did not start"; }
   sleep 0.1
 done
-repository=127.0.0.1:$port/kiln/x86_64_v4_ort1.32
+repository=127.0.0.1:$port/kiln/$DEVICE
 # Stamped, as main's workflow pushes: the manifest names the source revision.
-./bazelw run --stamp --execution_log_json_file="$work/stamp.json" //engines:x86_64_v4_ort1.32_bundle.push -- \
+./bazelw run --stamp --execution_log_json_file="$work/stamp.json" "//engines:${DEVICE}_bundle.push" -- \
   --repository "$repository" --tag test >"$work/push.out" 2>"$work/push.log" ||
   { cat "$work/push.log" >&2; die "the push failed"; }
-built=$(digest_of "$REPO" x86_64_v4_ort1.32)
+built=$(digest_of "$REPO" "$DEVICE")
 echo "  pushed: $(cat "$work/push.out")"
-stamp_spawns=$(python3 -c "
-import sys; sys.path.insert(0, 'tools/bench')
-from exec_log import spawns
-print(' '.join(sorted(s.get('mnemonic', '?') for s in spawns('$work/stamp.json'))))")
+stamp_spawns=$(python3 tools/bench/exec_log.py spawns "$work/stamp.json" |
+  python3 -c "import json, sys; print(' '.join(sorted(json.loads(line)['mnemonic'] for line in sys.stdin)))")
 echo "  the stamped build ran: $stamp_spawns"
 [[ $stamp_spawns == OciImage ]] || fail "stamping re-ran more than the image assembly: $stamp_spawns"
 served=$(crane digest "$repository:test")
@@ -138,7 +134,7 @@ echo "  the registry serves $served; the build recorded $built"
 crane validate --remote "$repository:test" >"$work/validate.log" 2>&1 || { cat "$work/validate.log" >&2; fail "crane validate failed"; }
 mkdir -p "$work/pulled"
 crane export "$repository:test" - | tar -x -C "$work/pulled"
-if python3 engines/verify.py "$work/pulled/engines/x86_64_v4_ort1.32" >"$work/verify.log"; then
+if python3 engines/verify.py "$work/pulled/engines/$DEVICE" >"$work/verify.log"; then
   echo "  pulled engines: $(tail -n1 "$work/verify.log")"
 else
   cat "$work/verify.log" >&2
@@ -166,7 +162,7 @@ sys.exit(0 if revision == sys.argv[1] else f'the pushed bundle names revision {r
 
 echo "== 4. bad input"
 closed=$(free_port)
-if ./bazelw run //engines:x86_64_v4_ort1.32_bundle.push -- --repository "127.0.0.1:$closed/kiln/x" >/dev/null 2>"$work/closed.log"; then
+if ./bazelw run "//engines:${DEVICE}_bundle.push" -- --repository "127.0.0.1:$closed/kiln/x" >/dev/null 2>"$work/closed.log"; then
   fail "a push with no registry succeeded"
 elif grep -q "no registry answers at 127.0.0.1:$closed" "$work/closed.log"; then
   echo "  no registry: $(grep -m1 'error: oci_push' "$work/closed.log")"
@@ -180,7 +176,7 @@ load("//engines:defs.bzl", "engine_bundle")
 
 engine_bundle(
     name = "nope_bundle",
-    engines = "//engines:fleet.x86_64_v4_ort1.32",
+    engines = "//engines:fleet.host",
     platform = "//platforms:nope",
 )
 BZL

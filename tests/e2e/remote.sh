@@ -2,15 +2,15 @@
 # Shared cache and remote execution against real servers on 127.0.0.1.
 #
 # Starts a private REAPI deployment (tools/remote/up: PostgreSQL, BuildGrid, two
-# buildbox workers: "cpu-1" {OSFamily, arch} and "engines-v4" {OSFamily, arch,
-# ISA=x86-64-v4}), then runs Bazel as separate runners (each its own output root,
-# no disk cache) and checks, from execution logs and the server's job records:
+# buildbox workers: "cpu-1" {OSFamily, arch} and "engines-<level>" {OSFamily, arch,
+# ISA=<this host's ISA level>}), then runs Bazel as separate runners (each its own
+# output root, no disk cache) and checks, from execution logs and the server's job records:
 #
 #   1. runner A builds the transformers corpus and the CPU engines with the shared
 #      cache; runner B then builds the same and executes 0 actions (all remote hits);
 #   2. a runner whose Python interpreter differs misses on Python actions;
-#   3. remote execution: every action runs on a worker ("remote"), and every engine
-#      compile on the worker whose properties match its platform (engines-v4);
+#   3. remote execution: every action runs on a worker ("remote"), every ISA-tied engine
+#      compile on the worker of that ISA level, and portable compiles ask for no ISA;
 #   4. a job no worker can take is refused before the build, naming its properties;
 #   5. --config=ci-readonly uploads nothing (CAS unchanged, the next runner misses);
 #   6. the cache server killed mid-build: the build completes correctly, and the
@@ -21,23 +21,25 @@
 # start-up time) and exits 1 on any failed check. Bounded: every wait has a timeout.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source tests/e2e/lib.sh
 readonly REPO=$PWD
-# The CPU engines and the transformers corpus (//engines:all would add the bundles,
-# and with them the vLLM corpus).
-readonly CPU_ENGINES=(//engines:fleet.x86_64_v4_ort1.22 //engines:fleet.x86_64_v4_ort1.32
-  //engines:mlp_int8.x86_64_v4_ort1.32)
+# This host's engines (its ISA-tied and portable ones, which every host can build) and
+# the transformers corpus (//engines:all would add the bundles, and with them the vLLM corpus).
+readonly CPU_ENGINES=(//engines:fleet.host //engines:mlp_int8.x86_64_ort1.32)
 readonly TARGETS=(//corpus:transformers "${CPU_ENGINES[@]}")
+CPU=$(host_fact cpu) ISA=$(host_fact cpu_isa)
+readonly CPU ISA
+[[ $ISA != none ]] || die "this host has no known ISA level, so it has no ISA-tied engines to route"
+readonly WORKERS=(--worker "cpu-1:OSFamily=linux,arch=$CPU" --worker "engines-$ISA:OSFamily=linux,arch=$CPU,ISA=$ISA")
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kiln-remote.XXXXXX")
 readonly STATE=$work/reapi
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 readonly PORT=$(free_port) PG_PORT=$(free_port)
 readonly REMOTE=grpc://127.0.0.1:$PORT
 REPOSITORY_CACHE=$(./bazelw info repository_cache 2>/dev/null)
 readonly REPOSITORY_CACHE
 
 runners=()
-status=0
 cleanup() {
   for root in "${runners[@]}"; do
     [[ -d $root ]] && (cd "$REPO" && ./bazelw --output_user_root="$root" shutdown >/dev/null 2>&1 || true)
@@ -50,10 +52,9 @@ cleanup() {
     echo "logs kept in $work" >&2
   fi
 }
-trap cleanup EXIT
+on_exit cleanup
 
-fail() { echo "FAIL: $*" >&2; status=1; }
-abort() { tail -n 30 "$work/$1.log" >&2; fail "runner $1 failed (log above)"; exit 1; }
+abort() { tail -n 30 "$work/$1.log" >&2; die "runner $1 failed (log above)"; }
 
 # [ROOT=R] runner NAME [DIR] -- BAZEL ARGS: Bazel with a private output root (root-R,
 # default root-NAME), no disk cache, pointed at the private deployment. Output in
@@ -70,22 +71,9 @@ runner() {
     --color=no --curses=no --execution_log_json_file="$work/$name.json") >"$work/$name.log" 2>&1
 }
 executed() { # LOG [MNEMONIC]: spawns that ran (not served by a cache)
-  python3 - "$@" <<'PY'
-import sys
-sys.path.insert(0, "tools/bench")
-from exec_log import executed
-ran = executed(sys.argv[1])
-print(sum(len(t) for (_, m), t in ran.items() if len(sys.argv) < 3 or m == sys.argv[2]))
-PY
+  if (($# > 1)); then ran "$1" --mnemonic "$2"; else ran "$1"; fi
 }
-count_runner() { # LOG RUNNER: spawns with that runner ("remote", "remote cache hit", ...)
-  python3 - "$@" <<'PY'
-import sys
-sys.path.insert(0, "tools/bench")
-from exec_log import spawns
-print(sum(1 for s in spawns(sys.argv[1]) if s.get("runner") == sys.argv[2]))
-PY
-}
+count_runner() { ran "$1" --runner "$2"; } # LOG RUNNER: spawns with that runner ("remote", "remote cache hit", ...)
 published() { # OUTPUT ROOT: its bazel-bin/engines/fleet (output base <root>/<hash>, not a sandbox's copy)
   local dir
   for dir in "$1"/*/execroot/_main/bazel-out/k8-fastbuild/bin/engines/fleet; do
@@ -93,14 +81,7 @@ published() { # OUTPUT ROOT: its bazel-bin/engines/fleet (output base <root>/<ha
   done
 }
 engine_digests() { (cd "$1" && find . -name '*.onnx' -print0 | sort -z | xargs -0 sha256sum); }
-seconds() { python3 -c "import time; print(f'{time.time():.3f}')"; }
-since() { python3 -c "print(f'{$(seconds) - $1:.1f}')"; }
 cas_blobs() { find "$STATE/cas" -type f -path '*objects*' | wc -l; }
-# A copy of the checkout (tracked files as they are now) to edit without touching it.
-copy_tree() {
-  mkdir -p "$1"
-  git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$1"
-}
 reseed() { # TREE MODEL SEED
   python3 - "$@" <<'PY'
 import pathlib, re, sys
@@ -112,9 +93,7 @@ PY
 }
 
 echo "== start the deployment (127.0.0.1:$PORT, PostgreSQL :$PG_PORT)"
-tools/remote/up --state "$STATE" --port "$PORT" --pg-port "$PG_PORT" \
-  --worker cpu-1:OSFamily=linux,arch=x86_64 \
-  --worker engines-v4:OSFamily=linux,arch=x86_64,ISA=x86-64-v4 >/dev/null
+tools/remote/up --state "$STATE" --port "$PORT" --pg-port "$PG_PORT" "${WORKERS[@]}" >/dev/null
 startup=$(python3 -c "import json; d=json.load(open('$STATE/endpoint.json')); print(d['started_in_seconds'], d['server_ready_in_seconds'])")
 echo "  up in ${startup% *}s (BuildGrid listening after ${startup#* }s)"
 
@@ -131,7 +110,7 @@ runner B -- build "${TARGETS[@]}" --config=remote-cache --remote_cache="$REMOTE"
 wall_b=$(since "$start")
 ran_a=$(executed "$work/A.json") ran_b=$(executed "$work/B.json") hits_b=$(count_runner "$work/B.json" "remote cache hit")
 echo "  A: ${wall_a}s, executed $ran_a actions; B: ${wall_b}s, executed $ran_b, remote cache hits $hits_b;" \
-  "B/A = $(python3 -c "print(f'{$wall_b / $wall_a:.2f}')")"
+  "B/A = $(ratio "$wall_b" "$wall_a")"
 ((ran_a > 0)) || fail "runner A executed nothing: the test proves nothing"
 ((ran_b == 0)) || fail "runner B executed $ran_b actions; expected 0"
 ((hits_b == ran_a)) || fail "runner B had $hits_b remote cache hits; expected $ran_a"
@@ -167,35 +146,37 @@ wall_d=$(since "$start")
 remote_d=$(count_runner "$work/D.json" remote) local_d=$(executed "$work/D.json")
 echo "  D: ${wall_d}s, $remote_d remote executions ($(grep -oE '[0-9]+ processes: .*' "$work/D.log" | tail -n1))"
 ((remote_d > 0 && remote_d == local_d)) || fail "runner D ran $((local_d - remote_d)) actions outside the workers"
-python3 - "$work/D.json" "$PG_PORT" <<'PY' || fail "an engine compile ran on a worker that is not its platform's"
-import subprocess, sys
-sys.path.insert(0, "tools/bench")
-from exec_log import spawns
-log, pg_port = sys.argv[1], sys.argv[2]
-compiles = {}
-for spawn in spawns(log):
-    if spawn.get("mnemonic") == "EngineCompile":
-        properties = {p["name"]: p["value"] for p in spawn.get("platform", {}).get("properties", [])}
-        compiles[f"{spawn['digest']['hash']}/{spawn['digest']['sizeBytes']}"] = properties
+python3 tools/bench/exec_log.py spawns "$work/D.json" --mnemonic EngineCompile >"$work/D.compiles"
+python3 - "$work/D.compiles" "$PG_PORT" "$ISA" <<'PY' || fail "an engine compile ran on a worker that is not its hardware"
+import json, os, subprocess, sys
+lines, pg_port, isa = sys.argv[1], sys.argv[2], sys.argv[3]
+compiles = {spawn["digest"]: spawn["properties"] for spawn in map(json.loads, open(lines))}
 query = "select action_digest, worker_name from jobs where action_digest in (%s)" % ",".join(f"'{d}'" for d in compiles)
 command = ["psql", "-h", "127.0.0.1", "-p", pg_port, "-U", "bgd", "-d", "bgd", "-At", "-F", " ", "-c", query]
-import os
 if os.geteuid() == 0:
     command = ["runuser", "-u", "postgres", "--", *command]
 rows = dict(line.split() for line in subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines())
-print(f"  {len(compiles)} engine compiles sent with ISA={sorted({p.get('ISA') for p in compiles.values()})}; "
-      f"ran on {sorted(set(rows.values()))} (server's job records)")
-if len(rows) != len(compiles) or set(rows.values()) != {"engines-v4"} or any(p.get("ISA") != "x86-64-v4" for p in compiles.values()):
+tied = {digest for digest, properties in compiles.items() if "ISA" in properties}
+portable = set(compiles) - tied
+print(f"  {len(tied)} ISA-tied engine compiles sent with ISA={sorted({compiles[d]['ISA'] for d in tied})}, ran on "
+      f"{sorted({rows.get(d) for d in tied})}; {len(portable)} portable ones sent with "
+      f"{sorted({tuple(sorted(compiles[d])) for d in portable})}, ran on {sorted({rows.get(d) for d in portable})} "
+      "(server's job records)")
+if len(rows) != len(compiles) or not tied or not portable:
+    sys.exit(1)
+if {rows[d] for d in tied} != {f"engines-{isa}"} or any(compiles[d]["ISA"] != isa for d in tied):
+    sys.exit(1)
+if any(set(compiles[d]) != {"OSFamily", "arch"} for d in portable):
     sys.exit(1)
 PY
 
 echo "== 4. a job no worker can take is refused up front"
 start=$(seconds)
-if runner guard -- build //engines:fleet.mlp.jetson_orin_jp6.2_trt10.3 --config=remote-exec --remote_cache="$REMOTE" \
-  --remote_executor="$REMOTE" --//platforms:gpu_executors=sm87_jp6.2_trt10.3; then
-  fail "a build needing an sm_87 worker was accepted"
+if runner guard -- build '//engines:fleet.mlp.sm80+_trt10.13' --config=remote-exec --remote_cache="$REMOTE" \
+  --remote_executor="$REMOTE" --//platforms:executors=sm90_trt10.13; then
+  fail "a build needing an Ampere-plus GPU worker was accepted"
 fi
-if grep -q "gpu_sm=sm_87, jetpack=6.2, tensorrt=10.3" "$work/guard.log"; then
+if grep -q "gpu_compat=ampere_plus, tensorrt=10.13" "$work/guard.log"; then
   echo "  refused after $(since "$start")s: $(grep -m1 -- '- no worker' "$work/guard.log" | sed 's/^ *//')"
 else
   cat "$work/guard.log" >&2
@@ -240,9 +221,7 @@ else
   fail "runner G failed when the cache server went away"
 fi
 start=$(seconds)
-if ! tools/remote/up --state "$STATE" --port "$PORT" --pg-port "$PG_PORT" \
-  --worker cpu-1:OSFamily=linux,arch=x86_64 \
-  --worker engines-v4:OSFamily=linux,arch=x86_64,ISA=x86-64-v4 >/dev/null; then
+if ! tools/remote/up --state "$STATE" --port "$PORT" --pg-port "$PG_PORT" "${WORKERS[@]}" >/dev/null; then
   fail "the deployment did not come back after the kill"
   exit 1
 fi
@@ -258,16 +237,16 @@ else
 fi
 
 echo "== 7. a corrupted blob in the CAS"
-manifest=$(published "$work/root-A")/x86_64_v4_ort1.32/manifest.json
-digest=$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(next(r['engine']['sha256'] for r in d['engines'] if r['model']['name']=='mlp'))" "$manifest")
+manifest=$(published "$work/root-A")/host/manifest.json
+read -r digest tag < <(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); r=next(r for r in d['engines'] if r['model']['name']=='mlp'); print(r['engine']['sha256'], r['tag'])" "$manifest")
 blob=$(find "$STATE/cas" -path "*objects/${digest:0:2}/${digest:2}" | head -n1)
 if [[ -z $blob ]]; then
   fail "the mlp engine ($digest) is not in the server's CAS"
 else
   python3 -c "import sys; p=sys.argv[1]; d=bytearray(open(p,'rb').read()); d[len(d)//2]^=0xFF; open(p,'wb').write(bytes(d))" "$blob"
-  runner I -- build //engines:fleet.mlp.x86_64_v4_ort1.32 --config=remote-cache --remote_cache="$REMOTE" ||
+  runner I -- build "//engines:fleet.mlp.$tag" --config=remote-cache --remote_cache="$REMOTE" ||
     { tail -n 20 "$work/I.log" >&2; fail "runner I failed on a corrupted blob"; }
-  i_out=$(find "$(published "$work/root-I")/x86_64_v4_ort1.32" -name 'mlp__*.onnx' | head -n1)
+  i_out=$(find "$(published "$work/root-I")/$tag" -name 'mlp__*.onnx' | head -n1)
   got=$(sha256sum "$i_out" | cut -c1-64)
   recompiled=$(executed "$work/I.json" EngineCompile)
   echo "  corrupted $digest in the CAS; runner I recompiled it ($recompiled) and got $got"

@@ -33,15 +33,14 @@ imports=()
 for _ in 1 2 3; do
   imports+=("$(./bazelw run "//tools/bench:${LIBRARY}_import_time" 2>/dev/null | tail -n1)")
 done
-python3 - "$work/exec.json" "${imports[*]}" "${times[@]}" <<'PY'
-import statistics, sys
-sys.path.insert(0, "tools/bench")
-from exec_log import executed
-ran = executed(sys.argv[1])
+python3 tools/bench/exec_log.py list --json "$work/exec.json" >"$work/spawns.jsonl"
+python3 - "$work/spawns.jsonl" "${imports[*]}" "${times[@]}" <<'PY'
+import json, statistics, sys
+ran = [json.loads(line) for line in open(sys.argv[1])]
 imports = sorted(float(v) for v in sys.argv[2].split())
 walls = sorted(float(v) for v in sys.argv[3:])
-importing = [t for (_, mnemonic), times in ran.items() if mnemonic.startswith("Mine") or mnemonic == "CorpusGate" for t in times]
-total = sum(t for times in ran.values() for t in times)
+importing = [t for entry in ran if entry["mnemonic"].startswith("Mine") or entry["mnemonic"] == "CorpusGate" for t in entry["seconds"]]
+total = sum(t for entry in ran for t in entry["seconds"])
 imported = statistics.median(imports) * len(importing)
 print(f"median {statistics.median(walls):.2f}s wall over {len(walls)} clean builds (min {walls[0]:.2f}s, max {walls[-1]:.2f}s)")
 print(f"importing the library: {statistics.median(imports):.2f}s per process (median of 3, outside the sandbox), "

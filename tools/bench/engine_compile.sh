@@ -30,18 +30,15 @@ imports=()
 for _ in 1 2 3; do
   imports+=("$(./bazelw run //tools/bench:onnxruntime_import_time 2>/dev/null | tail -n1)")
 done
-python3 - "$work" "${imports[*]}" "${walls[@]}" <<'PY'
-import statistics, sys
+for log in "$work"/exec.*.json; do python3 tools/bench/exec_log.py list --json "$log"; done >"$work/spawns.jsonl"
+python3 - "$work/spawns.jsonl" "${imports[*]}" "${walls[@]}" <<'PY'
+import json, statistics, sys
 from collections import defaultdict
-from pathlib import Path
-sys.path.insert(0, "tools/bench")
-from exec_log import executed
-work, imports, walls = Path(sys.argv[1]), sorted(float(v) for v in sys.argv[2].split()), sorted(float(v) for v in sys.argv[3:])
+spawns, imports, walls = sys.argv[1], sorted(float(v) for v in sys.argv[2].split()), sorted(float(v) for v in sys.argv[3:])
 per_engine = defaultdict(list)
-for log in sorted(work.glob("exec.*.json")):
-    for (target, mnemonic), times in executed(str(log)).items():
-        if mnemonic == "EngineCompile":
-            per_engine[target.removesuffix(".build")] += times
+for entry in map(json.loads, open(spawns)):
+    if entry["mnemonic"] == "EngineCompile":
+        per_engine[entry["target"].removesuffix(".build")] += entry["seconds"]
 start_up = statistics.median(imports)
 print(f"\n{'engine':52} {'median':>8} {'min':>7} {'max':>7}   (runs: {len(walls)})")
 for target, times in sorted(per_engine.items()):

@@ -22,13 +22,15 @@ REAPI service (it uses BuildGrid's client, `bgd execute`).
 
 Worker properties are what a worker *is*; Bazel's execution platforms
 (//platforms/exec, @host_hardware//:default) send the properties of the hardware
-an action needs: {OSFamily, arch} for ordinary actions, plus ISA for ISA-tied
-engine compiles, plus gpu_sm/jetpack/tensorrt for TensorRT compiles.
+an action needs: {OSFamily, arch} for ordinary actions and portable engine
+compiles, plus ISA for ISA-tied engine compiles, plus gpu_sm/jetpack/tensorrt for
+TensorRT compiles (tensorrt and gpu_compat=ampere_plus for Ampere-plus plans).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import concurrent.futures
 import functools
 import json
@@ -47,7 +49,7 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kiln" 
 VENV = CACHE / "venv"
 DEFAULT_STATE = CACHE / "local"
 # The keys BuildGrid matches jobs to workers on; a job with any other key is refused at once.
-MATCH_KEYS = ("OSFamily", "arch", "ISA", "gpu_sm", "jetpack", "tensorrt")
+MATCH_KEYS = ("OSFamily", "arch", "ISA", "gpu_sm", "jetpack", "tensorrt", "gpu_compat")
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -299,7 +301,7 @@ def parse_properties(text: str) -> dict[str, str]:
 
 
 def default_worker() -> str:
-    """A worker that is this host: {OSFamily, arch, ISA}, as the host probe describes it."""
+    """A worker that is this host: {OSFamily, arch, ISA} and its GPU, as the host probe describes it."""
     sys.path.insert(0, str(REPO))
     from engines.hardware import host
 
@@ -307,6 +309,13 @@ def default_worker() -> str:
     spec = f"cpu-1:OSFamily=linux,arch={facts.cpu}"
     if facts.cpu_isa != "none":
         spec += f",ISA={facts.cpu_isa}"
+    if facts.gpu_sm != "none" and facts.tensorrt != "none":
+        spec += f",gpu_sm={facts.gpu_sm},tensorrt={facts.tensorrt}"
+        if facts.jetpack != "none":
+            spec += f",jetpack={facts.jetpack}"
+        elif int(facts.gpu_sm.removeprefix("sm_")) >= 80:
+            # It also builds the plans every Ampere and later GPU runs.
+            spec += ",gpu_compat=ampere_plus"
     return spec
 
 
@@ -510,47 +519,74 @@ def _split_bazel_args(argv: list[str]) -> tuple[list[str], str | None, list[str]
 
 def _rc_value(config: str, flag: str) -> str | None:
     """The last `build:<config> --<flag>=VALUE` in the project's rc files, as Bazel would apply it."""
-    value = None
+    values = _rc_values([config], flag)
+    return values[-1] if values else None
+
+
+def _rc_values(configs: list[str], flag: str) -> list[str]:
+    """Every `--<flag>=VALUE` the project's rc files apply to a build with these --config values, in order."""
+    sections = {"build", "common"} | {f"{prefix}:{config}" for prefix in ("build", "common") for config in configs}
+    values = []
     for rc in (REPO / ".bazelrc", REPO / ".bazelrc.host", REPO / "user.bazelrc"):
         if rc.is_file():
             for line in rc.read_text().splitlines():
                 words = line.split()
-                if (
-                    len(words) == 2
-                    and words[0] in (f"build:{config}", f"common:{config}")
-                    and words[1].startswith(f"--{flag}=")
-                ):
-                    value = words[1].split("=", 1)[1]
-    return value
+                if len(words) >= 2 and words[0] in sections:
+                    values += [word.split("=", 1)[1] for word in words[1:] if word.startswith(f"--{flag}=")]
+    return values
 
 
-def _gpu_tag(properties: dict[str, str]) -> str | None:
-    if "gpu_sm" not in properties or "tensorrt" not in properties:
-        return None
-    parts = [properties["gpu_sm"].replace("_", "")]
-    if "jetpack" in properties:
-        parts.append("jp" + properties["jetpack"])
-    parts.append("trt" + properties["tensorrt"])
-    return "_".join(parts)
+def _flag_values(arguments: list[str], flag: str) -> list[str]:
+    """Values of a repeatable `--flag=VALUE` / `--flag VALUE` on a command line."""
+    values = []
+    for index, arg in enumerate(arguments):
+        if arg.startswith(f"--{flag}="):
+            values.append(arg.split("=", 1)[1])
+        elif arg == f"--{flag}" and index + 1 < len(arguments):
+            values.append(arguments[index + 1])
+    return values
 
 
-def build_property_sets(startup: list[str], arguments: list[str]) -> list[dict[str, str]]:
-    """The property sets a build may send: ordinary actions, ISA-tied compiles, and the GPU pools it enables."""
+def _query_rules(startup: list[str], expression: str) -> list[dict[str, object]]:
+    """The rules `bazel query --output=build` prints, as {attribute: value} (literals only)."""
     query = subprocess.run(
-        [str(REPO / "bazelw"), *startup, "query", "@host_hardware//:default + //platforms/exec:all", "--output=build"],
+        [str(REPO / "bazelw"), *startup, "query", expression, "--output=build"],
         capture_output=True,
         text=True,
         check=False,
         env=os.environ | {"KILN_NO_PREFLIGHT": "1"},
     )
     if query.returncode != 0:
-        raise DeploymentError(f"could not read the execution platforms:\n{query.stderr[-2000:]}")
-    enabled = {arg.split("=", 1)[1] for arg in arguments if arg.startswith("--//platforms:gpu_executors=")}
+        raise DeploymentError(f"bazel query {expression} failed:\n{query.stderr[-2000:]}")
+    rules = []
+    for block in re.findall(r"^\w+\(\n(.*?)^\)$", query.stdout, re.M | re.S):
+        rule = {}
+        for key, value in re.findall(r"^  (\w+) = (.*),$", block, re.M):
+            try:
+                rule[key] = ast.literal_eval(value)
+            except (ValueError, SyntaxError):
+                continue
+        rules.append(rule)
+    return rules
+
+
+def build_property_sets(startup: list[str], arguments: list[str]) -> list[dict[str, str]]:
+    """The property sets a build may send: ordinary actions, and the engine compiles its executors allow.
+
+    The executors are the ones the build's own gates open (//platforms:devices.bzl): this
+    host's hardware, and what --//platforms:executors names on the command line or in the
+    rc files for the build's --config values. Each execution platform is named by its
+    executor tag, so the sets are those of the platforms of open executors.
+    """
+    configs = _flag_values(arguments, "config")
+    named = _rc_values(configs, "//platforms:executors") + _flag_values(arguments, "//platforms:executors")
+    (executors,) = _query_rules(startup, "//platforms:executors")
+    provides: dict[str, list[str]] = executors["provides"]
+    open_tags = set(executors["host"]) | {tag for tag, providers in provides.items() if set(named) & set(providers)}
     sets = []
-    for block in re.findall(r"exec_properties = (\{[^}]*\})", query.stdout):
-        properties = json.loads(block)
-        tag = _gpu_tag(properties)
-        if tag is None or tag in enabled:
+    for platform in _query_rules(startup, "@host_hardware//:default + //platforms/exec:all"):
+        properties = platform.get("exec_properties", {})
+        if (platform["name"] == "default" or platform["name"] in open_tags) and properties not in sets:
             sets.append(properties)
     return sets
 
@@ -576,7 +612,7 @@ def preflight_build(argv: list[str]) -> int:
             print(f"  - {problem}", file=sys.stderr)
         print(
             "Such jobs would wait in the queue forever. Start workers that offer these properties "
-            "(tools/remote/up --worker NAME:KEY=VALUE,...), drop the --//platforms:gpu_executors they come from, "
+            "(tools/remote/up --worker NAME:KEY=VALUE,...), drop the --//platforms:executors they come from, "
             "or build without --config=remote-exec. (KILN_NO_PREFLIGHT=1 skips this check.)",
             file=sys.stderr,
         )
