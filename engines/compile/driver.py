@@ -198,6 +198,34 @@ def _settings(args: argparse.Namespace, backend: Backend) -> Settings:
     )
 
 
+def command_line(
+    *,
+    model: Path,
+    model_name: str,
+    platform: str,
+    required: dict[str, str],
+    precision: str,
+    tag: str,
+    out_dir: Path,
+    extension: str,
+    profiles: list[dict[str, dict[str, list[int]]]] = (),
+    options: dict[str, str] | None = None,
+) -> tuple[list[str], Path]:
+    """A compile tool's arguments for one engine, as engines/private/engine.bzl passes them, and the engine's path.
+
+    For running a compile tool outside Bazel (tests, engines/onnxruntime/cross_isa.py).
+    """
+    engine = out_dir / artifacts.engine_file_name(model_name, tag, precision, extension)
+    arguments = ["--model", str(model), "--model-name", model_name, "--platform", platform]
+    for setting, value in required.items():
+        arguments += ["--require", f"{setting}={value}"]
+    arguments += ["--precision", precision, "--profiles", json.dumps(list(profiles))]
+    for key, value in (options or {}).items():
+        arguments += ["--option", f"{key}={value}"]
+    arguments += ["--tag", tag, "--out", str(engine), "--sidecar", f"{engine}.sha256", "--record", f"{engine}.json"]
+    return arguments, engine
+
+
 def compile_engine(argv: list[str], backend: Backend) -> int:
     args = _parse_args(argv, backend)
     try:

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from engines.compile import driver
 from engines.hardware import host
 
 # CPU models QEMU's TCG emulates without AVX-512, by the x86-64 level they are. (Its v2
@@ -40,44 +40,21 @@ _PROFILES = {
 
 
 def compile_engine(prefix: list[str], model: Path, out: Path, *, isa: str, level: str, release: str) -> tuple[int, str]:
-    """Run the compile tool (under `prefix`, e.g. QEMU); (exit status, stderr). The engine is out/<model>.onnx."""
-    name = model.stem
-    kind = "convnet" if "conv" in name else "mlp"
-    tag = "x86_64_ort" + release if isa == "none" else f"{isa}_ort{release}"
-    engine = out / f"{name}__{tag}_fp32.onnx"
-    command = [
-        *prefix,
-        sys.executable,
-        "-m",
-        "engines.onnxruntime.compile",
-        "--model",
-        str(model),
-        "--model-name",
-        name,
-        "--platform",
-        "//engines/onnxruntime:cross_isa_check",
-        "--require",
-        "cpu=x86_64",
-        "--require",
-        f"cpu_isa={isa}",
-        "--require",
-        f"onnxruntime={release}",
-        "--precision",
-        "fp32",
-        "--profiles",
-        json.dumps([_PROFILES[kind]]),
-        "--option",
-        f"graph_optimization_level={level}",
-        "--tag",
-        tag,
-        "--out",
-        str(engine),
-        "--sidecar",
-        str(engine) + ".sha256",
-        "--record",
-        str(engine) + ".json",
-    ]
+    """Run the compile tool (under `prefix`, e.g. QEMU); (exit status, stderr). The engine goes into `out`."""
+    arguments, _engine = driver.command_line(
+        model=model,
+        model_name=model.stem,
+        platform="//engines/onnxruntime:cross_isa_check",
+        required={"cpu": "x86_64", "cpu_isa": isa, "onnxruntime": release},
+        precision="fp32",
+        profiles=[_PROFILES["convnet" if "conv" in model.stem else "mlp"]],
+        options={"graph_optimization_level": level},
+        tag="x86_64_ort" + release if isa == "none" else f"{isa}_ort{release}",
+        out_dir=out,
+        extension="onnx",
+    )
     env = os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)}
+    command = [*prefix, sys.executable, "-m", "engines.onnxruntime.compile", *arguments]
     result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     stderr = "\n".join(line for line in result.stderr.splitlines() if "TCG doesn't support" not in line)
     return result.returncode, stderr

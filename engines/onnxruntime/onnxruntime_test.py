@@ -13,6 +13,7 @@ import onnxruntime
 import pytest
 
 from engines import artifacts
+from engines.compile import driver
 from engines.hardware import host
 
 MLP = Path(os.environ["MLP_MODEL"])
@@ -27,39 +28,26 @@ MLP_PROFILE = {"input": {"min": [1, 64], "opt": [8, 64], "max": [32, 64]}}
 def compile_model(
     out: Path, model: Path, *, name="mlp", precision="fp32", profiles=(MLP_PROFILE,), require=None, options=(), tag=TAG
 ):
-    require = require or {"cpu": "x86_64", "cpu_isa": ISA, "onnxruntime": RUNTIME}
-    file_name = f"{name}__{tag}_{precision}.onnx"
-    command = [
-        sys.executable,
-        "-m",
-        "engines.onnxruntime.compile",
-        "--model",
-        str(model),
-        "--model-name",
-        name,
-        "--platform",
-        "//platforms:test",
-        "--precision",
-        precision,
-        "--profiles",
-        json.dumps(list(profiles)),
-        "--tag",
-        tag,
-        "--out",
-        str(out / file_name),
-        "--sidecar",
-        str(out / (file_name + ".sha256")),
-        "--record",
-        str(out / (file_name + ".json")),
-    ]
-    for setting, value in require.items():
-        command += ["--require", f"{setting}={value}"]
-    for option in options:
-        command += ["--option", option]
-    result = subprocess.run(
-        command, capture_output=True, text=True, check=False, env=os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)}
+    arguments, engine = driver.command_line(
+        model=model,
+        model_name=name,
+        platform="//platforms:test",
+        required=require or {"cpu": "x86_64", "cpu_isa": ISA, "onnxruntime": RUNTIME},
+        precision=precision,
+        profiles=profiles,
+        options=dict(option.split("=", 1) for option in options),
+        tag=tag,
+        out_dir=out,
+        extension="onnx",
     )
-    return result, out / file_name
+    result = subprocess.run(
+        [sys.executable, "-m", "engines.onnxruntime.compile", *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    return result, engine
 
 
 def test_engine_sidecar_and_record(tmp_path):

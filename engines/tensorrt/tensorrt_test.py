@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from engines.compile import driver
 from engines.compile.driver import EngineBuildError, Profile, Settings
 from engines.hardware import host
 from engines.tensorrt import plan
@@ -121,35 +122,18 @@ def test_compile_refuses_this_host_and_writes_nothing(tmp_path):
     # A GPU this host is not (none here: no GPU is lent to these machines).
     this_host = host.detect().gpu_sm
     wanted = "sm_90" if this_host == "sm_87" else "sm_87"
-    name = "mlp__sm87_jp6.2_trt10.3_fp16.engine"
+    arguments, _engine = driver.command_line(
+        model=model,
+        model_name="mlp",
+        platform="//platforms:jetson_orin_jp6.2_trt10.3",
+        required={"gpu_sm": wanted, "jetpack": "6.2", "tensorrt": "10.3"},
+        precision="fp16",
+        tag="sm87_jp6.2_trt10.3",
+        out_dir=tmp_path,
+        extension="engine",
+    )
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "engines.tensorrt.compile",
-            "--model",
-            str(model),
-            "--model-name",
-            "mlp",
-            "--platform",
-            "//platforms:jetson_orin_jp6.2_trt10.3",
-            "--require",
-            f"gpu_sm={wanted}",
-            "--require",
-            "jetpack=6.2",
-            "--require",
-            "tensorrt=10.3",
-            "--precision",
-            "fp16",
-            "--tag",
-            "sm87_jp6.2_trt10.3",
-            "--out",
-            str(tmp_path / name),
-            "--sidecar",
-            str(tmp_path / (name + ".sha256")),
-            "--record",
-            str(tmp_path / (name + ".json")),
-        ],
+        [sys.executable, "-m", "engines.tensorrt.compile", *arguments],
         capture_output=True,
         text=True,
         check=False,
