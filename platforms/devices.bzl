@@ -30,7 +30,6 @@ load(
     "exec_properties",
     "executor_providers",
     "executor_tag",
-    "hardware_tag",
     "host_executor_tags",
 )
 
@@ -137,10 +136,8 @@ GPU_EXECUTORS = _gpu_executors()
 # Every executor an engine can need: each CPU architecture and ISA level, and the GPUs above.
 EXECUTOR_TAGS = sorted(CPUS + list(ISA_ARCH) + list(GPU_EXECUTORS))
 
-def _executor_providers():
-    return {tag: executor_providers(tag) for tag in EXECUTOR_TAGS}
-
-EXECUTOR_PROVIDERS = _executor_providers()
+# Per executor tag an engine can need, the hardware tags whose executors satisfy it.
+EXECUTOR_PROVIDERS = {tag: executor_providers(tag) for tag in EXECUTOR_TAGS}
 
 def platform_hardware(platform):
     """The hardware description of a platform label kiln declares, or None for any other.
@@ -288,7 +285,3 @@ def declare_executor_gates(name, flag):
             name = "no_executor_for_" + tag,
             constraint_setting = ":" + name,
         )
-
-def engine_tag(hardware):
-    """The hardware tag of an engine's file name (constraints.bzl hardware_tag)."""
-    return hardware_tag(hardware)

@@ -257,12 +257,17 @@ published_engine = rule(
 
 def _engine_manifest_impl(ctx):
     infos = [target[EngineInfo] for target in ctx.attr.engines]
-    out_dir = ctx.attr.out_dir
+    out_dir, platform = ctx.attr.out_dir, ctx.attr.platform
     if not out_dir:
         directories = sorted({info.out_dir: None for info in infos}.keys())
         if len(directories) != 1:
             fail("engine_manifest %s: engines in %s; give out_dir to publish them in one directory" % (ctx.label, directories))
         out_dir = directories[0]
+    if not platform:
+        platforms = sorted({info.platform: None for info in infos}.keys())
+        if len(platforms) != 1:
+            fail("engine_manifest %s: engines for %s; give the platform (or device) the manifest is for" % (ctx.label, platforms))
+        platform = platforms[0]
 
     # Engines built elsewhere (a class's directory) are published beside the manifest.
     published = []
@@ -276,7 +281,7 @@ def _engine_manifest_impl(ctx):
         uses.setdefault(info.model, []).append(info.file_name)
     manifest = ctx.actions.declare_file(out_dir + "/manifest.json")
     args = ctx.actions.args()
-    args.add("--platform", ctx.attr.platform or sorted({info.platform: None for info in infos}.keys())[0])
+    args.add("--platform", platform)
     if ctx.attr.device:
         args.add("--device", json.encode({"hardware": ctx.attr.hardware, "name": ctx.attr.device, "uses": uses}))
     args.add("--out", manifest)
