@@ -38,7 +38,7 @@ fi
 
 ISA=$(host_fact cpu_isa)
 [[ $ISA == x86-64-v* ]] || die "this script uses the x86-64 server bundle of the host's level; this host is $ISA"
-readonly DEVICE=x86_64_v${ISA#x86-64-}_ort1.32 PLATFORMS=(x86_64_v${ISA#x86-64-}_ort1.32 host)
+readonly DEVICE=x86_64_${ISA#x86-64-}_ort1.32 PLATFORMS=(x86_64_${ISA#x86-64-}_ort1.32 host)
 readonly BUNDLES=("//engines:${DEVICE}_bundle" //engines:host_bundle)
 work=$(mktemp -d "${TMPDIR:-/tmp}/kiln-oci.XXXXXX")
 registry_pid=
