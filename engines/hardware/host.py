@@ -140,15 +140,21 @@ def tensorrt_version() -> str | None:
     return None
 
 
+def _architecture(machine: str) -> str:
+    """`uname -m` in //platforms terms."""
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine.lower(), machine)
+
+
 def cpu_architecture(cpuinfo: str, machine: str) -> str:
     """x86_64 or aarch64 (or what `uname -m` says): from a captured cpuinfo's own fields, else `machine`."""
+    flags = cpu_flags(cpuinfo)
     for line in cpuinfo.splitlines():
         key = line.partition(":")[0].strip()
         if key == "flags":
-            return "x86_64" if "lm" in cpu_flags(cpuinfo) else "x86"
+            return "x86_64" if "lm" in flags else "x86"
         if key == "Features":
-            return "aarch64" if "asimd" in cpu_flags(cpuinfo) or "fp" in cpu_flags(cpuinfo) else "arm"
-    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine.lower(), machine)
+            return "aarch64" if {"asimd", "fp"} & flags else "arm"
+    return _architecture(machine)
 
 
 def detect(cpuinfo: str | None = None, tegra_release: str | None = None) -> HostFacts:
@@ -157,7 +163,7 @@ def detect(cpuinfo: str | None = None, tegra_release: str | None = None) -> Host
     notes = []
     if cpuinfo is None:
         text = _read("/proc/cpuinfo")
-        cpu = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine.lower(), machine)
+        cpu = _architecture(machine)
     else:
         text = _read(cpuinfo)
         cpu = cpu_architecture(text, machine)

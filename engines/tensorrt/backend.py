@@ -45,6 +45,7 @@ class TensorRTBackend:
 
     def __init__(self) -> None:
         self._logger = None
+        self._host: host_probe.HostFacts | None = None
 
     def _trt_logger(self, trt):
         if self._logger is None:
@@ -72,7 +73,7 @@ class TensorRTBackend:
         return inputs
 
     def host(self) -> tuple[dict[str, str], tuple[str, ...]]:
-        facts = host_probe.detect()
+        facts = self._host = host_probe.detect()
         described = {key: value for key, value in facts.as_dict().items() if key != "notes"}
         return described, facts.notes
 
@@ -86,7 +87,9 @@ class TensorRTBackend:
         trt = _tensorrt()
         inputs = self.model_inputs(model)
         dynamic = {name for name, shape in inputs.items() if "?" in shape}
-        facts = host_probe.detect()
+        # The GPU the driver checked the platform against builds the plan (for an
+        # Ampere-plus plan, any sm_80+ GPU).
+        facts = self._host or host_probe.detect()
         plan = planning.builder_plan(
             settings,
             sm=facts.gpu_sm,
