@@ -28,7 +28,7 @@ with --//platforms:executors (see //platforms:devices.bzl); elsewhere `bazel bui
 
 load("@rules_pkg//pkg:tar.bzl", "pkg_tar")
 load("//engines/private:bundle.bzl", "checksums")
-load("//engines/private:engine.bzl", _engine_manifest = "engine_manifest", _engine_status = "engine_status")
+load("//engines/private:engine.bzl", "target_name", _engine_manifest = "engine_manifest", _engine_status = "engine_status")
 load("//engines/private:engine_macro.bzl", _engine = "engine")
 load("//engines/private:engine_set.bzl", _engine_set = "engine_set")
 load("//oci:defs.bzl", "oci_image", "oci_push")
@@ -37,9 +37,6 @@ load("//platforms:devices.bzl", "DEVICES", "device_of")
 engine = _engine
 engine_manifest = _engine_manifest
 engine_set = _engine_set
-
-def _target_name(label):
-    return label.rpartition(":")[2]
 
 def engine_status(name = "status"):
     """Call last in a BUILD file: `<name>.txt` lists the package's engines and devices, built or skipped and why.
@@ -62,7 +59,7 @@ def engine_status(name = "status"):
         elif rule["kind"] == "engine_manifest" and rule["device"]:
             needed = {}
             for engine_label in rule["engines"]:
-                build = rules.get(_target_name(str(engine_label)) + ".build")
+                build = rules.get(target_name(str(engine_label)) + ".build")
                 if build and build["executor"]:
                     needed[build["executor"]] = True
             devices.append("//%s:%s|%s|%s" % (

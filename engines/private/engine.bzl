@@ -34,6 +34,24 @@ _CPUS = ["@platforms//cpu:x86_64", "@platforms//cpu:aarch64"]
 
 _UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 
+def platform_text(label):
+    """A platform label as engines record it: `//platforms:host` for this repository's, else canonical.
+
+    The engine macros write it into `platform_label`, and the rule compares it with the
+    configuration's platform, so both sides go through this one function.
+
+    Args:
+      label: a Label.
+
+    Returns:
+      The label as a string.
+    """
+    return str(label).replace("@@//", "//")
+
+def target_name(label):
+    """The name part of a label string (`//engines:fleet.mlp.x` -> `fleet.mlp.x`)."""
+    return label.rpartition(":")[2]
+
 def _fail(ctx, message):
     fail("engine %s: %s" % (ctx.label, message))
 
@@ -123,7 +141,7 @@ def _engine_build_impl(ctx):
     platform = ctx.attr.platform_label
     toolchain = ctx.toolchains[TOOLCHAIN_TYPE]
     if toolchain == None:
-        if str(ctx.fragments.platform.platform).replace("@@//", "//") != platform:
+        if platform_text(ctx.fragments.platform.platform) != platform:
             # Analysed outside its engine's configuration (`bazel cquery //pkg:all` lists
             # manual targets too): there is nothing to compile for this platform.
             return [DefaultInfo()]
@@ -310,9 +328,6 @@ engine_manifest = rule(
     doc = "manifest.json for one device's (or platform's) engines: model digest, settings, tool versions, engine digest, and for a device which engine it uses per model.",
 )
 
-def _short(target):
-    return target.rpartition(":")[2]
-
 def _engine_status_impl(ctx):
     executors = ctx.attr._executors[ExecutorsInfo]
     available = {tag: True for tag in executors.tags}
@@ -361,7 +376,7 @@ def _engine_status_impl(ctx):
             ctx.outputs.out.short_path,
         )]
         for tag in sorted(skipped):
-            summary.append("  no executor for %s: %s" % (tag, ", ".join([_short(target) for target in skipped[tag]])))
+            summary.append("  no executor for %s: %s" % (tag, ", ".join([target_name(target) for target in skipped[tag]])))
 
         # buildifier: disable=print
         print("\n".join(summary))

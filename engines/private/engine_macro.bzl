@@ -2,7 +2,7 @@
 
 load("//platforms:constraints.bzl", "executor_tag")
 load("//platforms:devices.bzl", "EXECUTOR_PROVIDERS", "hardware_compatibility", "platform_hardware")
-load(":engine.bzl", "engine_build", "published_engine")
+load(":engine.bzl", "engine_build", "platform_text", "published_engine")
 
 def engine(
         name,
@@ -47,7 +47,7 @@ def engine(
         name = name + ".build",
         model = model,
         model_name = model_name,
-        platform_label = str(label).replace("@@//", "//"),
+        platform_label = platform_text(label),
         executor = executor if executor in EXECUTOR_PROVIDERS else "",
         precision = precision,
         profiles = profiles,

@@ -10,7 +10,7 @@ a class already covered compiles nothing.
 load("//platforms:classes.bzl", "device_classes", "device_hardware", "engine_classes")
 load("//platforms:constraints.bzl", "NONE", "hardware_tag")
 load("//platforms:devices.bzl", "CLASSES", "DEVICES", "class_platform", "device_of", "hardware_compatibility")
-load(":engine.bzl", "engine_manifest")
+load(":engine.bzl", "engine_manifest", "platform_text")
 load(":engine_macro.bzl", "engine")
 
 def _per_backend(value, backend, what):
@@ -108,7 +108,7 @@ def engine_set(
             out_dir = "%s/%s" % (name, device_name),
             device = device_name,
             hardware = device_hardware(device),
-            platform = str(label).replace("@@//", "//"),
+            platform = platform_text(label),
             target_compatible_with = compatibility,
             visibility = visibility,
         )
