@@ -7,11 +7,17 @@ engines it runs, preferred first, and a manifest naming them: adding a device of
 a class already covered compiles nothing.
 """
 
-load("//platforms:classes.bzl", "device_classes", "device_hardware", "engine_classes")
-load("//platforms:constraints.bzl", "NONE", "hardware_tag")
-load("//platforms:devices.bzl", "CLASSES", "DEVICES", "class_platform", "device_of", "hardware_compatibility")
-load(":engine.bzl", "engine_manifest", "platform_text")
-load(":engine_macro.bzl", "engine")
+# buildifier: disable=bzl-visibility
+load("//platforms/private:classes.bzl", "device_classes", "device_hardware", "engine_classes")
+
+# buildifier: disable=bzl-visibility
+load("//platforms/private:constraints.bzl", "NONE", "hardware_tag")
+
+# buildifier: disable=bzl-visibility
+load("//platforms/private:devices.bzl", "CLASSES", "class_platform", "device_of", "hardware_compatibility", "unknown_device")
+load(":engine.bzl", "engine")
+load(":engine_manifest.bzl", "engine_manifest")
+load(":labels.bzl", "label_text")
 
 def _per_backend(value, backend, what):
     if type(value) == "dict":
@@ -27,11 +33,7 @@ def _devices(name, platforms):
         label = native.package_relative_label(platform)
         device = device_of(label)
         if device == None:
-            fail("engine_set %s: %s is not a device of //platforms:devices.bzl (known: %s) nor //platforms:host; use engine() for other platforms" % (
-                name,
-                platform,
-                ", ".join(sorted(DEVICES)),
-            ))
+            fail(unknown_device("engine_set " + name, platform))
         found.append((label, device[0], device[1]))
     return found
 
@@ -108,7 +110,7 @@ def engine_set(
             out_dir = "%s/%s" % (name, device_name),
             device = device_name,
             hardware = device_hardware(device),
-            platform = platform_text(label),
+            platform = label_text(label),
             target_compatible_with = compatibility,
             visibility = visibility,
         )

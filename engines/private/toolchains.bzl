@@ -10,8 +10,12 @@
 """
 
 load("@rules_python//python:defs.bzl", "py_binary")
-load("//platforms:constraints.bzl", "CPUS", "ISA_ARCH", "NONE", "constraint_value_label", "constraint_values", "exec_hardware")
-load("//platforms:devices.bzl", "GPU_EXECUTORS")
+
+# buildifier: disable=bzl-visibility
+load("//platforms/private:constraints.bzl", "CPUS", "ISA_ARCH", "NONE", "constraint_value_label", "constraint_values", "exec_hardware")
+
+# buildifier: disable=bzl-visibility
+load("//platforms/private:devices.bzl", "GPU_EXECUTORS")
 
 TOOLCHAIN_TYPE = Label("//engines:compiler_toolchain_type")
 

@@ -37,27 +37,28 @@ bazel() { (cd "$TREE" && ./bazelw --output_base="$BASE" "$@"); }
 # The device filegroups of the fleet and the transformers corpus: engines and pipeline,
 # without the bundles (and so without the vLLM corpus).
 targets() {
-  bazel query 'attr(generator_function, engine_set, kind(filegroup, //engines:*)) + //engines:status + //corpus:transformers' 2>/dev/null
+  bazel query 'attr(generator_function, engine_set, kind(filegroup, //fleet:*)) + //fleet:status + //corpus:transformers' 2>/dev/null
 }
 build() { # NAME: build, execution log in $work/NAME.json
   mapfile -t labels < <(targets)
   bazel build --disk_cache= --skip_incompatible_explicit_targets "${labels[@]}" --execution_log_json_file="$work/$1.json" >"$work/$1.log" 2>&1 ||
     { tail -n 30 "$work/$1.log" >&2; die "build $1 failed"; }
 }
-edit() { # PYTHON: run on the copy's platforms/devices.bzl and engines/BUILD.bazel
+edit() { # PYTHON: run in the copy (its MODULE.bazel and fleet/BUILD.bazel)
   (cd "$TREE" && python3 - "$@")
 }
-fleet() { # add|remove DEVICE [DESCRIPTION]: edit FLEET_DEVICES (and DEVICES when adding a new kind)
+fleet() { # add|remove DEVICE [DESCRIPTION]: edit FLEET_DEVICES (and declare a new kind in MODULE.bazel, as a user would)
   edit "$@" <<'PY'
-import pathlib, sys
+import json, pathlib, sys
 action, name = sys.argv[1], sys.argv[2]
-build, devices = pathlib.Path("engines/BUILD.bazel"), pathlib.Path("platforms/devices.bzl")
+build, module = pathlib.Path("fleet/BUILD.bazel"), pathlib.Path("MODULE.bazel")
 text = build.read_text()
 entry = f'    "{name}",\n'
 if action == "add":
     text = text.replace("FLEET_DEVICES = [\n", "FLEET_DEVICES = [\n" + entry, 1)
-    if len(sys.argv) > 3 and f'"{name}":' not in devices.read_text():
-        devices.write_text(devices.read_text().replace("DEVICES = {\n", f'DEVICES = {{\n    "{name}": {sys.argv[3]},\n', 1))
+    if len(sys.argv) > 3 and f'name = "{name}",' not in module.read_text():
+        settings = "".join(f"    {key} = {json.dumps(value)},\n" for key, value in sorted(json.loads(sys.argv[3]).items()))
+        module.write_text(module.read_text() + f'\nfleet.device(\n    name = "{name}",\n{settings})\n')
 else:
     head, _, tail = text.partition("FLEET_DEVICES = [\n")
     listed, _, rest = tail.partition("]\n")
@@ -66,7 +67,7 @@ else:
 build.write_text(text)
 PY
 }
-restore() { (cd "$REPO_ROOT" && git ls-files -z platforms/devices.bzl engines/BUILD.bazel engines/models/BUILD.bazel corpus/merge.py |
+restore() { (cd "$REPO_ROOT" && git ls-files -z MODULE.bazel fleet/BUILD.bazel fleet/models/BUILD.bazel corpus/merge.py |
   xargs -0 cp --parents -t "$TREE"); }
 readonly REPO_ROOT=$PWD
 
@@ -76,18 +77,17 @@ expect() { # WHAT GOT EXPECTED
   [[ $2 == "$3" ]] || fail "$1: $2, expected $3"
 }
 show() { python3 tools/bench/exec_log.py list "$work/$1.json" | sed 's/^/  ran: /'; }
-engine_actions() { count "$1" --target '^//engines' --mnemonic EngineCompile --mnemonic EngineManifest --mnemonic OnnxModel; }
+engine_actions() { count "$1" --target '^//fleet' --mnemonic EngineCompile --mnemonic EngineManifest --mnemonic OnnxModel; }
 pipeline() { count "$1" --target '^//(miners|corpus)[/:]'; }
 
 echo "== baseline: the fleet without its ONNX Runtime 1.22 servers (host: $ISA)"
 fleet remove x86_64_v4_ort1.22
-readonly FLEET_BASE=("$TREE/platforms/devices.bzl" "$TREE/engines/BUILD.bazel")
-cp "${FLEET_BASE[@]}" "$work/"
+cp "$TREE/MODULE.bazel" "$TREE/fleet/BUILD.bazel" "$work/"
 build baseline
 echo "  $(count baseline --mnemonic EngineCompile) engine compiles, $(pipeline baseline) corpus spawns"
-back_to_baseline() { cp "$work/devices.bzl" "$TREE/platforms/"; cp "$work/BUILD.bazel" "$TREE/engines/"; }
+back_to_baseline() { cp "$work/MODULE.bazel" "$TREE/"; cp "$work/BUILD.bazel" "$TREE/fleet/"; }
 
-models=$(bazel query 'kind(onnx_model, //engines/models:*)' 2>/dev/null | grep -c .)
+models=$(bazel query 'kind(onnx_model, //fleet/models:*)' 2>/dev/null | grep -c .)
 
 echo "== 1. a second server type of a covered class (x86_64_${LEVEL}b_ort1.32)"
 fleet add "x86_64_${LEVEL}b_ort1.32" "{\"cpu\": \"x86_64\", \"cpu_isa\": \"$ISA\", \"onnxruntime\": \"1.32\"}"
@@ -113,12 +113,12 @@ build undo2
 echo "== 3. mlp_b gets new weights (seed 2 -> 3)"
 edit <<'PY'
 import pathlib, re
-path = pathlib.Path("engines/models/BUILD.bazel")
+path = pathlib.Path("fleet/models/BUILD.bazel")
 text, count = re.subn(r'(name = "mlp_b",\n    kind = "mlp",\n    seed = )2', r"\g<1>3", path.read_text())
 assert count == 1, "could not edit mlp_b's seed"
 path.write_text(text)
 PY
-bazel build --disk_cache= --skip_incompatible_explicit_targets //engines:status >/dev/null 2>&1
+bazel build --disk_cache= --skip_incompatible_explicit_targets //fleet:status >/dev/null 2>&1
 mlp_b_engines=$( (cd "$TREE" && status_targets builds '\.mlp_b\.') | grep -c .)
 echo "   ($mlp_b_engines engines of mlp_b build on this host)"
 build weights
@@ -144,8 +144,8 @@ back_to_baseline
 echo "== 5. GPU engines, by action key (executors named, nothing executed)"
 readonly GPU_FLAGS=(--//platforms:executors=sm80+_trt10.13 --//platforms:executors=sm75_trt10.13)
 compile_keys() { # NAME: "<key> <tag>" of every EngineCompile in the fleet, sorted
-  mapfile -t devices < <(bazel query 'attr(generator_function, engine_set, kind(filegroup, //engines:*))' 2>/dev/null)
-  # Only the devices' targets are analysed: //engines:* would add the bundles, and with them the vLLM corpus.
+  mapfile -t devices < <(bazel query 'attr(generator_function, engine_set, kind(filegroup, //fleet:*))' 2>/dev/null)
+  # Only the devices' targets are analysed: //fleet:* would add the bundles, and with them the vLLM corpus.
   bazel aquery "mnemonic(\"EngineCompile\", deps(set(${devices[*]})))" "${GPU_FLAGS[@]}" --skip_incompatible_explicit_targets --output=jsonproto \
     >"$work/$1.aquery.json" 2>"$work/$1.aquery.log" || { tail -n 20 "$work/$1.aquery.log" >&2; die "aquery $1 failed"; }
   python3 - "$work/$1.aquery.json" >"$work/$1.keys" <<'PY'

@@ -47,8 +47,8 @@ host_fact() {
   python3 -I engines/hardware/host.py --json | python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])"
 }
 
-# Targets of //engines that this build compiles, from bazel-bin/engines/status.txt (build
-# //engines:status first): status_targets builds|skipped [REGEX].
+# Targets of //fleet that this build compiles, from bazel-bin/fleet/status.txt (build
+# //fleet:status first): status_targets builds|skipped [REGEX].
 status_targets() {
-  awk -v kind="$1" '$1 == kind {print $2}' bazel-bin/engines/status.txt | grep -E -- "${2:-.}" || true
+  awk -v kind="$1" '$1 == kind {print $2}' bazel-bin/fleet/status.txt | grep -E -- "${2:-.}" || true
 }

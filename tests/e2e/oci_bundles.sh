@@ -9,7 +9,7 @@
 #      base, no disk cache) gives the same image digests;
 #   2. moving that server type to ONNX Runtime 1.22 (its engines change class) changes
 #      that bundle's digest and not the host's, and in it the engines layer only;
-#   3. `bazel run --stamp //engines:x86_64_v<N>_ort1.32_bundle.push` pushes to a local
+#   3. `bazel run --stamp //fleet:x86_64_v<N>_ort1.32_bundle.push` pushes to a local
 #      registry (stamping re-runs the image assembly only, and the manifest names the
 #      checkout's revision); the registry serves the digest the build recorded; pulled back
 #      with crane, every engine verifies against the manifest and the corpora against
@@ -39,7 +39,7 @@ fi
 ISA=$(host_fact cpu_isa)
 [[ $ISA == x86-64-v* ]] || die "this script uses the x86-64 server bundle of the host's level; this host is $ISA"
 readonly DEVICE=x86_64_${ISA#x86-64-}_ort1.32 PLATFORMS=(x86_64_${ISA#x86-64-}_ort1.32 host)
-readonly BUNDLES=("//engines:${DEVICE}_bundle" //engines:host_bundle)
+readonly BUNDLES=("//fleet:${DEVICE}_bundle" //fleet:host_bundle)
 work=$(mktemp -d "${TMPDIR:-/tmp}/kiln-oci.XXXXXX")
 registry_pid=
 cleanup() {
@@ -48,7 +48,7 @@ cleanup() {
   if [[ $status == 0 ]]; then rm -rf "$work"; else echo "logs kept in $work" >&2; fi
 }
 on_exit cleanup
-digest_of() { cat "$1/bazel-bin/engines/$2_bundle.digest"; }
+digest_of() { cat "$1/bazel-bin/fleet/$2_bundle.digest"; }
 # The layer digests of a built bundle, one per line: the engines layer, then the corpus layer.
 layers_of() {
   python3 -c '
@@ -56,7 +56,7 @@ import json, pathlib, sys
 layout = pathlib.Path(sys.argv[1])
 (descriptor,) = json.loads((layout / "index.json").read_text())["manifests"]
 manifest = json.loads((layout / "blobs/sha256" / descriptor["digest"].removeprefix("sha256:")).read_text())
-print("\n".join(layer["digest"] for layer in manifest["layers"]))' "$1/bazel-bin/engines/$2_bundle"
+print("\n".join(layer["digest"] for layer in manifest["layers"]))' "$1/bazel-bin/fleet/$2_bundle"
 }
 ./bazelw build "${BUNDLES[@]}" >"$work/main.log" 2>&1 || { tail -n 30 "$work/main.log" >&2; die "building the bundles failed"; }
 
@@ -71,12 +71,12 @@ for platform in "${PLATFORMS[@]}"; do
 done
 
 echo "== 2. one platform's engines change: only its bundle's digest changes"
-python3 - "$work/tree/platforms/devices.bzl" "$DEVICE" <<'PY'
+python3 - "$work/tree/MODULE.bazel" "$DEVICE" <<'PY'
 import pathlib, re, sys
 path, device = pathlib.Path(sys.argv[1]), sys.argv[2]
 text = path.read_text()
-block = re.search(rf'"{re.escape(device)}": \{{.*?\}}', text, re.S)
-assert block and '"onnxruntime": "1.32"' in block.group(0), f"{device} is not where this script expects it"
+block = re.search(rf'\.device\(\n    name = "{re.escape(device)}",.*?\)', text, re.S)
+assert block and 'onnxruntime = "1.32"' in block.group(0), f"{device} is not where this script expects it"
 path.write_text(text[: block.start()] + block.group(0).replace('"1.32"', '"1.22"') + text[block.end() :])
 PY
 other "${BUNDLES[@]}" --execution_log_json_file="$work/change.json" >"$work/change.log" 2>&1 ||
@@ -96,7 +96,7 @@ echo "  $DEVICE engines layer: ${before[0]:0:19} -> ${after[0]:0:19}; corpus lay
 [[ $(digest_of "$REPO" host) == $(digest_of "$work/tree" host) ]] ||
   fail "an unchanged device's bundle changed"
 python3 -c "import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if all(r['hardware']['onnxruntime'] == '1.22' for r in d['engines']) else 'the changed device still lists 1.32 engines')" \
-  "$work/tree/bazel-bin/engines/fleet/$DEVICE/manifest.json" || fail "the changed device's manifest did not follow it to 1.22"
+  "$work/tree/bazel-bin/fleet/fleet/$DEVICE/manifest.json" || fail "the changed device's manifest did not follow it to 1.22"
 
 echo "== 3. push to a registry on 127.0.0.1 and pull back"
 port=$(free_port)
@@ -119,7 +119,7 @@ for _ in $(seq 100); do
 done
 repository=127.0.0.1:$port/kiln/$DEVICE
 # Stamped, as main's workflow pushes: the manifest names the source revision.
-./bazelw run --stamp --execution_log_json_file="$work/stamp.json" "//engines:${DEVICE}_bundle.push" -- \
+./bazelw run --stamp --execution_log_json_file="$work/stamp.json" "//fleet:${DEVICE}_bundle.push" -- \
   --repository "$repository" --tag test >"$work/push.out" 2>"$work/push.log" ||
   { cat "$work/push.log" >&2; die "the push failed"; }
 built=$(digest_of "$REPO" "$DEVICE")
@@ -162,7 +162,7 @@ sys.exit(0 if revision == sys.argv[1] else f'the pushed bundle names revision {r
 
 echo "== 4. bad input"
 closed=$(free_port)
-if ./bazelw run "//engines:${DEVICE}_bundle.push" -- --repository "127.0.0.1:$closed/kiln/x" >/dev/null 2>"$work/closed.log"; then
+if ./bazelw run "//fleet:${DEVICE}_bundle.push" -- --repository "127.0.0.1:$closed/kiln/x" >/dev/null 2>"$work/closed.log"; then
   fail "a push with no registry succeeded"
 elif grep -q "no registry answers at 127.0.0.1:$closed" "$work/closed.log"; then
   echo "  no registry: $(grep -m1 'error: oci_push' "$work/closed.log")"
@@ -176,13 +176,13 @@ load("//engines:defs.bzl", "engine_bundle")
 
 engine_bundle(
     name = "nope_bundle",
-    engines = "//engines:fleet.host",
+    engines = "//fleet:fleet.host",
     platform = "//platforms:nope",
 )
 BZL
 if other //bad_bundle:nope_bundle >"$work/bad.log" 2>&1; then
   fail "a bundle for an unknown platform built"
-elif grep -q "is not a device of //platforms:devices.bzl" "$work/bad.log"; then
+elif grep -q "//platforms:nope is not a device" "$work/bad.log"; then
   echo "  unknown platform: $(grep -m1 -o 'engine_bundle nope_bundle: .*' "$work/bad.log" | cut -c1-160)"
 else
   tail -n 20 "$work/bad.log" >&2

@@ -24,8 +24,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source tests/e2e/lib.sh
 readonly REPO=$PWD
 # This host's engines (its ISA-tied and portable ones, which every host can build) and
-# the transformers corpus (//engines:all would add the bundles, and with them the vLLM corpus).
-readonly CPU_ENGINES=(//engines:fleet.host //engines:mlp_int8.x86_64_ort1.32)
+# the transformers corpus (//fleet:all would add the bundles, and with them the vLLM corpus).
+readonly CPU_ENGINES=(//fleet:fleet.host //fleet:mlp_int8.x86_64_ort1.32)
 readonly TARGETS=(//corpus:transformers "${CPU_ENGINES[@]}")
 CPU=$(host_fact cpu) ISA=$(host_fact cpu_isa)
 readonly CPU ISA
@@ -74,9 +74,9 @@ executed() { # LOG [MNEMONIC]: spawns that ran (not served by a cache)
   if (($# > 1)); then ran "$1" --mnemonic "$2"; else ran "$1"; fi
 }
 count_runner() { ran "$1" --runner "$2"; } # LOG RUNNER: spawns with that runner ("remote", "remote cache hit", ...)
-published() { # OUTPUT ROOT: its bazel-bin/engines/fleet (output base <root>/<hash>, not a sandbox's copy)
+published() { # OUTPUT ROOT: its bazel-bin/fleet/fleet (output base <root>/<hash>, not a sandbox's copy)
   local dir
-  for dir in "$1"/*/execroot/_main/bazel-out/k8-fastbuild/bin/engines/fleet; do
+  for dir in "$1"/*/execroot/_main/bazel-out/k8-fastbuild/bin/fleet/fleet; do
     [[ -d $dir ]] && echo "$dir" && return
   done
 }
@@ -85,7 +85,7 @@ cas_blobs() { find "$STATE/cas" -type f -path '*objects*' | wc -l; }
 reseed() { # TREE MODEL SEED
   python3 - "$@" <<'PY'
 import pathlib, re, sys
-path = pathlib.Path(sys.argv[1]) / "engines/models/BUILD.bazel"
+path = pathlib.Path(sys.argv[1]) / "fleet/models/BUILD.bazel"
 text, count = re.subn(rf'(name = "{sys.argv[2]}",\n    kind = "\w+",\n    seed = )\d+', rf"\g<1>{sys.argv[3]}", path.read_text())
 assert count == 1, f"no seed for {sys.argv[2]}"
 path.write_text(text)
@@ -126,9 +126,9 @@ done
 if [[ -z $other_python ]]; then
   fail "no second Python interpreter on this machine to run the identity check with"
 else
-  runner C-same -- build //engines/models:mlp --config=remote-cache --remote_cache="$REMOTE" ||
+  runner C-same -- build //fleet/models:mlp --config=remote-cache --remote_cache="$REMOTE" ||
     abort C-same
-  PATH="$(dirname "$other_python"):$PATH" runner C -- build //engines/models:mlp --config=remote-cache --remote_cache="$REMOTE" ||
+  PATH="$(dirname "$other_python"):$PATH" runner C -- build //fleet/models:mlp --config=remote-cache --remote_cache="$REMOTE" ||
     abort C
   hit_same=$(count_runner "$work/C-same.json" "remote cache hit") ran_same=$(executed "$work/C-same.json" OnnxModel)
   ran_c=$(executed "$work/C.json" OnnxModel) hit_c=$(count_runner "$work/C.json" "remote cache hit")
@@ -172,7 +172,7 @@ PY
 
 echo "== 4. a job no worker can take is refused up front"
 start=$(seconds)
-if runner guard -- build '//engines:fleet.mlp.sm80+_trt10.13' --config=remote-exec --remote_cache="$REMOTE" \
+if runner guard -- build '//fleet:fleet.mlp.sm80+_trt10.13' --config=remote-exec --remote_cache="$REMOTE" \
   --remote_executor="$REMOTE" --//platforms:executors=sm90_trt10.13; then
   fail "a build needing an Ampere-plus GPU worker was accepted"
 fi
@@ -187,10 +187,10 @@ echo "== 5. --config=ci-readonly uploads nothing"
 copy_tree "$work/tree-readonly"
 reseed "$work/tree-readonly" mlp 101
 before=$(cas_blobs)
-runner E "$work/tree-readonly" -- build //engines/models:mlp --config=ci-readonly --remote_cache="$REMOTE" ||
+runner E "$work/tree-readonly" -- build //fleet/models:mlp --config=ci-readonly --remote_cache="$REMOTE" ||
   abort E
 after=$(cas_blobs)
-runner F "$work/tree-readonly" -- build //engines/models:mlp --config=remote-cache --remote_cache="$REMOTE" ||
+runner F "$work/tree-readonly" -- build //fleet/models:mlp --config=remote-cache --remote_cache="$REMOTE" ||
   abort F
 ran_e=$(executed "$work/E.json" OnnxModel) ran_f=$(executed "$work/F.json" OnnxModel)
 echo "  readonly runner executed $ran_e, CAS blobs $before -> $after; the next runner executed $ran_f (a miss)"
@@ -244,7 +244,7 @@ if [[ -z $blob ]]; then
   fail "the mlp engine ($digest) is not in the server's CAS"
 else
   python3 -c "import sys; p=sys.argv[1]; d=bytearray(open(p,'rb').read()); d[len(d)//2]^=0xFF; open(p,'wb').write(bytes(d))" "$blob"
-  runner I -- build "//engines:fleet.mlp.$tag" --config=remote-cache --remote_cache="$REMOTE" ||
+  runner I -- build "//fleet:fleet.mlp.$tag" --config=remote-cache --remote_cache="$REMOTE" ||
     { tail -n 20 "$work/I.log" >&2; fail "runner I failed on a corrupted blob"; }
   i_out=$(find "$(published "$work/root-I")/$tag" -name 'mlp__*.onnx' | head -n1)
   got=$(sha256sum "$i_out" | cut -c1-64)

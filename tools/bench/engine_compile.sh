@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark: compile time per engine for the shipped models, and a whole //engines:all build.
+# Benchmark: compile time per engine for the shipped models, and a whole //fleet:all build.
 #
 # After a warm-up, each run starts from `bazel clean` with no disk cache, so every
 # model generation, engine compile and manifest executes. Per engine it prints the
@@ -14,12 +14,12 @@ readonly RUNS=${1:-5}
 work=$(mktemp -d "${TMPDIR:-/tmp}/kiln-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-./bazelw build //engines:all //tools/bench:onnxruntime_import_time >/dev/null 2>&1 # warm-up
+./bazelw build //fleet:all //tools/bench:onnxruntime_import_time >/dev/null 2>&1 # warm-up
 walls=()
 for run in $(seq 1 "$RUNS"); do
   ./bazelw clean >/dev/null 2>&1
   start=$(date +%s.%N)
-  ./bazelw build //engines:all --disk_cache= --color=no --curses=no \
+  ./bazelw build //fleet:all --disk_cache= --color=no --curses=no \
     --execution_log_json_file="$work/exec.$run.json" >"$work/build.log" 2>&1
   end=$(date +%s.%N)
   walls+=("$(python3 -c "print(f'{$end - $start:.2f}')")")
@@ -46,5 +46,5 @@ for target, times in sorted(per_engine.items()):
 medians = [statistics.median(times) for times in per_engine.values()]
 print(f"\nmedian compile action: {statistics.median(medians):.2f}s, of which importing onnxruntime + onnx + numpy: "
       f"{start_up:.2f}s (median of 3, outside the sandbox)")
-print(f"whole //engines:all from clean: median {statistics.median(walls):.2f}s (min {walls[0]:.2f}s, max {walls[-1]:.2f}s)")
+print(f"whole //fleet:all from clean: median {statistics.median(walls):.2f}s (min {walls[0]:.2f}s, max {walls[-1]:.2f}s)")
 PY

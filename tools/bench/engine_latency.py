@@ -2,7 +2,7 @@
 
     ./bazelw run //tools/bench:engine_latency [-- --repeats 15 --threads 1]
 
-Reads this host's device directory (//engines:fleet.host: its manifest names, per
+Reads this host's device directory (//fleet:fleet.host: its manifest names, per
 model, the ISA-tied engine first and the portable one after it) and times each
 engine with ONNX Runtime at its profile's opt and max shapes, beside the source
 model loaded at ONNX Runtime's default level (what running the model without kiln
@@ -71,7 +71,7 @@ def _median_ms(session: ort.InferenceSession, feeds: dict[str, np.ndarray], repe
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "files", nargs="+", type=Path, help="the host device's files ($(rootpaths //engines:fleet.host))"
+        "files", nargs="+", type=Path, help="the host device's files ($(rootpaths //fleet:fleet.host))"
     )
     parser.add_argument("--models", nargs="+", type=Path, default=[], help="the source models, by file name")
     parser.add_argument("--repeats", type=int, default=15)

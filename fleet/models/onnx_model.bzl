@@ -24,7 +24,7 @@ onnx_model = rule(
     attrs = {
         "kind": attr.string(mandatory = True, values = ["convnet", "mlp"]),
         "seed": attr.int(mandatory = True),
-        "_generator": attr.label(default = "//engines/models:generate", executable = True, cfg = "exec"),
+        "_generator": attr.label(default = "//fleet/models:generate", executable = True, cfg = "exec"),
     },
     doc = "`<name>.onnx`: the model `kind` with weights drawn from `seed` (same kind and seed, same bytes).",
 )

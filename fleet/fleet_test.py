@@ -14,7 +14,7 @@ import pytest
 
 from engines import artifacts, verify
 
-# The host device's published directory (//engines:fleet.host): engines, sidecars and manifest.json.
+# The host device's published directory (//fleet:fleet.host): engines, sidecars and manifest.json.
 MANIFEST = next(Path(path) for path in os.environ["FLEET_FILES"].split() if path.endswith("/manifest.json"))
 MODELS = ("convnet", "mlp", "mlp_b")
 
@@ -55,7 +55,7 @@ def test_manifest_describes_every_engine():
 def test_the_host_uses_its_isa_tied_engine_then_the_portable_one():
     data = json.loads(MANIFEST.read_text())
     device, records = data["device"], {record["engine"]["file"]: record for record in data["engines"]}
-    assert data["platform"] == "//platforms:host" and device["name"] == "host"
+    assert data["platform"] == "@kiln//platforms:host" and device["name"] == "host"
     isa, cpu = device["hardware"]["cpu_isa"], device["hardware"]["cpu"]
     for model, files in device["uses"].items():
         kinds = [(records[name]["hardware"]["cpu_isa"], records[name]["settings"]["options"]) for name in files]

@@ -1,24 +1,27 @@
-"""The device kinds engines are built for: one entry per real hardware + runtime combination.
+"""What the declared devices and this host make of the build: platforms, classes, executors.
 
-This is the single place a device is described. From it come:
+Devices are declared with `hardware.device` in MODULE.bazel (hardware.bzl), by any
+module of the build; @kiln_devices holds them. From them come:
 
-* `//platforms:<device>`: a target platform() with the device's hardware;
+* `@kiln_devices//:<device>`: a target platform() with the device's hardware;
 * `//platforms/class:<tag>`: a platform per compatibility class (classes.bzl), the
   platforms engine_set builds engines for, so devices of one class share engines;
 * `//platforms/exec:<executor tag>`: the execution platforms engine compiles run on,
   whose `exec_properties` name that hardware for remote workers;
-* `//platforms:host`: this machine, as @host_hardware probes it, with the ONNX
-  Runtime release the workspace pins (MODULE.bazel, `host_hardware.host`);
 * the executor gates: an engine is compatible only where an executor for its
   hardware exists, this host (always) or one named with --//platforms:executors.
 
-Changing an entry (say Jetson Orin moving from TensorRT 10.3 to 10.7) changes that
+`//platforms:host` is this machine, as @host_hardware probes it, with the ONNX
+Runtime release the root module pins (`hardware.host`).
+
+Changing a device (say Jetson Orin moving from TensorRT 10.3 to 10.7) changes that
 device's classes only, and so rebuilds their engines only; adding a device of a
 class already covered rebuilds nothing.
 """
 
 load("@bazel_skylib//lib:selects.bzl", "selects")
 load("@host_hardware//:defs.bzl", "HOST")
+load("@kiln_devices//:defs.bzl", _DECLARED = "DEVICES")
 load(":classes.bzl", "check_device", "cpu_classes", "device_classes", "device_hardware", "engine_classes")
 load(
     ":constraints.bzl",
@@ -33,64 +36,13 @@ load(
     "host_executor_tags",
 )
 
-DEVICES = {
-    # NVIDIA Jetson AGX/NX Orin, JetPack 6.2 (L4T 36.4.3), its TensorRT 10.3. Jetson
-    # plans are built for the one device (gpu_class "device", the only choice there).
-    "jetson_orin_jp6.2_trt10.3": {
-        "cpu": "aarch64",
-        "cpu_isa": "armv8.2-a",
-        "gpu_sm": "sm_87",
-        "jetpack": "6.2",
-        "tensorrt": "10.3",
-    },
-    # NVIDIA A100 servers with TensorRT 10.13; one Ampere-plus plan serves them and the H100s.
-    "a100_trt10.13": {
-        "cpu": "x86_64",
-        "gpu_class": "ampere_plus",
-        "gpu_sm": "sm_80",
-        "tensorrt": "10.13",
-    },
-    # NVIDIA H100 servers with TensorRT 10.13.
-    "h100_trt10.13": {
-        "cpu": "x86_64",
-        "gpu_class": "ampere_plus",
-        "gpu_sm": "sm_90",
-        "tensorrt": "10.13",
-    },
-    # x86-64 servers by ISA level, serving with ONNX Runtime 1.32: SSE4.2 (v2: Nehalem
-    # to Ivy Bridge), AVX2 (v3: Haswell and later, AMD Zen 1 to Zen 3) and AVX-512
-    # (v4: Xeon Skylake-SP and later, AMD Zen 4 and later).
-    "x86_64_v2_ort1.32": {
-        "cpu": "x86_64",
-        "cpu_isa": "x86-64-v2",
-        "onnxruntime": "1.32",
-    },
-    "x86_64_v3_ort1.32": {
-        "cpu": "x86_64",
-        "cpu_isa": "x86-64-v3",
-        "onnxruntime": "1.32",
-    },
-    "x86_64_v4_ort1.32": {
-        "cpu": "x86_64",
-        "cpu_isa": "x86-64-v4",
-        "onnxruntime": "1.32",
-    },
-    # The AVX-512 servers where the fleet is still pinned to ONNX Runtime 1.22.
-    "x86_64_v4_ort1.22": {
-        "cpu": "x86_64",
-        "cpu_isa": "x86-64-v4",
-        "onnxruntime": "1.22",
-    },
-    # Arm servers with Armv8.2-A cores (Neoverse N1: AWS Graviton2, Ampere Altra).
-    "arm64_v8.2_ort1.32": {
-        "cpu": "aarch64",
-        "cpu_isa": "armv8.2-a",
-        "onnxruntime": "1.32",
-    },
-}
+# {device name: device description} of every device the build's modules declare
+# (hardware.device in MODULE.bazel; classes.bzl describes the descriptions).
+DEVICES = _DECLARED
 
-# A label of this repository, to tell kiln's own platforms from others.
+# Labels of this repository and of @kiln_devices, to tell their platforms from others.
 _KILN = Label("//platforms:host")
+_DEVICES_REPO = Label("@kiln_devices//:defs.bzl")
 
 # This machine as a CPU device: the probed architecture and ISA level, and the
 # ONNX Runtime release the workspace pins.
@@ -107,7 +59,7 @@ def _checked(devices):
     for name in sorted(devices):
         problem = check_device(name, devices[name])
         if problem:
-            fail(problem + " (in //platforms:devices.bzl)")
+            fail(problem + " (in @kiln_devices//:defs.bzl)")
     classes = engine_classes(devices)
     if type(classes) == "string":
         fail(classes)
@@ -139,45 +91,56 @@ EXECUTOR_TAGS = sorted(CPUS + list(ISA_ARCH) + list(GPU_EXECUTORS))
 # Per executor tag an engine can need, the hardware tags whose executors satisfy it.
 EXECUTOR_PROVIDERS = {tag: executor_providers(tag) for tag in EXECUTOR_TAGS}
 
-def platform_hardware(platform):
-    """The hardware description of a platform label kiln declares, or None for any other.
-
-    Args:
-      platform: a Label (in a macro, native.package_relative_label of what the user
-        wrote) of //platforms:<device>, //platforms:host or //platforms/class:<tag>.
-
-    Returns:
-      A hardware description, or None.
-    """
-    label = platform
-    if label.repo_name != _KILN.repo_name:
-        return None
-    if label.package == "platforms":
-        if label.name == "host":
-            return HOST_DEVICE
-        if label.name in DEVICES:
-            return device_hardware(DEVICES[label.name])
-    if label.package == "platforms/class" and label.name in CLASSES:
-        return CLASSES[label.name]
-    return None
-
 def device_of(platform):
     """The device a platform label names.
 
     Args:
-      platform: a Label.
+      platform: a Label (in a macro, native.package_relative_label of what the user wrote).
 
     Returns:
-      (name, device description) for //platforms:<device> and //platforms:host, else None.
+      (name, device description) for @kiln_devices//:<device> and //platforms:host, else None.
     """
     label = platform
-    if label.repo_name != _KILN.repo_name or label.package != "platforms":
-        return None
-    if label.name == "host":
+    if label.repo_name == _KILN.repo_name and label.package == "platforms" and label.name == "host":
         return ("host", HOST_DEVICE)
-    if label.name in DEVICES:
+    if label.repo_name == _DEVICES_REPO.repo_name and label.package == "" and label.name in DEVICES:
         return (label.name, DEVICES[label.name])
     return None
+
+def platform_hardware(platform):
+    """The hardware description of a platform label kiln knows, or None for any other.
+
+    Args:
+      platform: a Label of @kiln_devices//:<device>, //platforms:host or //platforms/class:<tag>.
+
+    Returns:
+      A hardware description, or None.
+    """
+    device = device_of(platform)
+    if device != None:
+        return device_hardware(device[1])
+    label = platform
+    if label.repo_name == _KILN.repo_name and label.package == "platforms/class" and label.name in CLASSES:
+        return CLASSES[label.name]
+    return None
+
+def unknown_device(what, platform):
+    """The error for a platform that is not a device: what is wrong and what to do.
+
+    Args:
+      what: the target, for the message ("engine_set edge").
+      platform: the platform as the user wrote it.
+
+    Returns:
+      The message.
+    """
+    return ("%s: %s is not a device. Devices are @kiln//platforms:host (this machine) and " +
+            "@kiln_devices//:<name> for each hardware.device in MODULE.bazel (declared: %s); " +
+            "declare yours there, or use engine() for any other platform.") % (
+        what,
+        platform,
+        ", ".join(sorted(DEVICES)) or "none",
+    )
 
 def class_platform(tag):
     """The label of the platform of compatibility class `tag`."""
@@ -207,14 +170,8 @@ def hardware_compatibility(hardware):
     return executor_compatibility(executor_tag(hardware))
 
 # buildifier: disable=unnamed-macro
-def declare_devices():
-    """In //platforms/BUILD.bazel: a target platform() per device, and //platforms:host."""
-    for name in sorted(DEVICES):
-        native.platform(
-            name = name,
-            constraint_values = constraint_values(device_hardware(DEVICES[name])),
-            visibility = ["//visibility:public"],
-        )
+def declare_host_platform():
+    """In //platforms/BUILD.bazel: //platforms:host, this machine as a target platform."""
     native.platform(
         name = "host",
         constraint_values = constraint_values(HOST_DEVICE),

@@ -18,11 +18,12 @@ captured /proc/cpuinfo instead of this machine's, to see what another host's bui
 would select (`bazel cquery`); the compile tools always check the real host.
 """
 
-load("//platforms:constraints.bzl", "HARDWARE", "NONE", "exec_properties")
+load("//platforms/private:constraints.bzl", "HARDWARE", "NONE", "exec_properties")
 
 _HOST_SETTINGS = ("cpu_isa", "gpu_sm", "jetpack", "tensorrt")
 
-# The ONNX Runtime release //platforms:host uses unless the root module pins another.
+# The ONNX Runtime release //platforms:host uses unless a module pins another
+# (hardware.host in MODULE.bazel).
 DEFAULT_HOST_ONNXRUNTIME = "1.32"
 
 def _host_hardware_impl(rctx):
@@ -55,21 +56,28 @@ def _host_hardware_impl(rctx):
                 # Hardware the vocabulary does not know yet is left out: nothing is
                 # routed here by mistake.
                 # buildifier: disable=print
-                print("host_hardware: {} {} is not in //platforms:constraints.bzl; add it to build for it here.".format(setting, value))
+                print("host_hardware: {} {} is not in kiln's hardware vocabulary (//platforms/private:constraints.bzl); this host builds as if it had none.".format(setting, value))
     described["onnxruntime"] = rctx.attr.onnxruntime
 
     rctx.file("host.json", result.stdout)
     rctx.file("BUILD.bazel", """\
+load("{bzl_library}", "bzl_library")
+
 package(default_visibility = ["//visibility:public"])
 
 exports_files(["host.json"])
+
+bzl_library(
+    name = "defs",
+    srcs = ["defs.bzl"],
+)
 
 platform(
     name = "default",
     parents = ["@platforms//host"],
     exec_properties = {properties},
 )
-""".format(properties = json.encode_indent(exec_properties({"cpu": facts["cpu"]}), prefix = "    ", indent = "    ")))
+""".format(bzl_library = str(Label("@bazel_skylib//:bzl_library.bzl")), properties = json.encode_indent(exec_properties({"cpu": facts["cpu"]}), prefix = "    ", indent = "    ")))
     rctx.file("defs.bzl", """\
 \"\"\"This host's hardware, as probed at fetch time, and the ONNX Runtime release pinned for it.\"\"\"
 
@@ -82,39 +90,4 @@ host_hardware_repository = repository_rule(
     configure = True,
     local = True,
     doc = "Describes the local machine's hardware as an execution platform.",
-)
-
-_host = tag_class(
-    attrs = {
-        "onnxruntime": attr.string(
-            mandatory = True,
-            doc = "The ONNX Runtime release //platforms:host builds with: one of " + ", ".join(HARDWARE["onnxruntime"]) + ".",
-        ),
-    },
-    doc = "Pins what //platforms:host uses. The root module's tag wins.",
-)
-
-def _host_hardware_extension_impl(module_ctx):
-    release = DEFAULT_HOST_ONNXRUNTIME
-    pinned = False
-    for module in module_ctx.modules:
-        for tag in module.tags.host:
-            if pinned:
-                continue
-            if tag.onnxruntime not in HARDWARE["onnxruntime"]:
-                fail("host_hardware.host(onnxruntime = \"{}\") in module {}: kiln builds ONNX Runtime {}; pin one of those.".format(
-                    tag.onnxruntime,
-                    module.name,
-                    ", ".join(HARDWARE["onnxruntime"]),
-                ))
-            release = tag.onnxruntime
-
-            # Modules are visited root first: the first pin is the root's, or the nearest one.
-            pinned = True
-    host_hardware_repository(name = "host_hardware", onnxruntime = release)
-
-host_hardware = module_extension(
-    implementation = _host_hardware_extension_impl,
-    tag_classes = {"host": _host},
-    doc = "Creates @host_hardware (see host_hardware_repository).",
 )
