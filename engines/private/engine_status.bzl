@@ -38,7 +38,7 @@ def _engine_status_impl(ctx):
     if skipped:
         lines.append("")
         lines.append("An engine builds only where an executor for its hardware exists: this host, which always")
-        lines.append("counts for its own, or hardware named with --//platforms:executors=<tag> (a remote pool, or")
+        lines.append("counts for its own, or hardware named with --@kiln//platforms:executors=<tag> (a remote pool, or")
         lines.append("another local device). A device's targets build when all its engines do.")
 
         # Bazel says only "was skipped" for incompatible targets; this says why.

@@ -16,13 +16,12 @@ def _executors_impl(ctx):
     for tag in ctx.build_setting_value:
         problem = check_executor_tag(tag)
         if problem:
-            fail("--{}: {}".format(ctx.label, problem))
+            fail("--@kiln//platforms:executors: {}".format(problem))
         arch = exec_hardware(tag)["cpu"]
         if arch != ctx.attr.host_cpu:
-            fail(("--{}={}: that executor is an {} machine, this host is {}. kiln builds its tools and Python " +
+            fail(("--@kiln//platforms:executors={}: that executor is an {} machine, this host is {}. kiln builds its tools and Python " +
                   "environments for the host's architecture, so engines for {} build on such a host (with " +
-                  "--//platforms:executors unset there, it counts for its own hardware).").format(
-                ctx.label,
+                  "--@kiln//platforms:executors unset there, it counts for its own hardware).").format(
                 tag,
                 arch,
                 ctx.attr.host_cpu,
