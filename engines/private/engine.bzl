@@ -28,8 +28,8 @@ def engine(
     Args:
       name: target name.
       model: the ONNX file (a label).
-      platform: the target platform: //platforms:host (this machine), a device
-        (//platforms:<device>), a compatibility class (//platforms/class:<tag>), or
+      platform: the target platform: @kiln//platforms:host (this machine), a device
+        (@kiln_devices//:<name>), a compatibility class (@kiln//platforms/class:<tag>), or
         any platform built from the //platforms constraint settings. A CPU platform
         with an ISA level gets an ISA-tied engine, one without a portable one.
       precision: fp32 | int8 (ONNX Runtime); fp32 | fp16 | bf16 | int8 | fp8 (TensorRT).

@@ -24,7 +24,8 @@ def engine_bundle(name, engines, platform, corpora = [], repository = None, remo
     Args:
       name: the image target.
       engines: the device's files from engine_set (`<set>.<device>`).
-      platform: a device platform of //platforms:devices.bzl, or //platforms:host.
+      platform: a device: @kiln_devices//:<name> (hardware.device in MODULE.bazel) or
+        @kiln//platforms:host.
       corpora: corpus files to ship beside the engines.
       repository: where `.push` pushes by default (default localhost:5000/kiln/<platform>).
       remote_tags: tags `.push` pushes.

@@ -49,7 +49,7 @@ engine_manifest = rule(
     implementation = _engine_manifest_impl,
     attrs = {
         "device": attr.string(doc = "The device the manifest is for; its engines are listed in `uses`, preferred first."),
-        "engines": attr.label_list(mandatory = True, allow_empty = False, providers = [EngineInfo]),
+        "engines": attr.label_list(mandatory = True, allow_empty = False, providers = [EngineInfo], doc = "The engines the manifest lists: `engine` targets (or engine_set's per-class ones)."),
         "hardware": attr.string_dict(doc = "The device's hardware description."),
         "out_dir": attr.string(doc = "Where manifest.json goes; engines from other directories are published beside it."),
         "platform": attr.string(doc = "The platform label the manifest names; defaults to the engines' one platform."),

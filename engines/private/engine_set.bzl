@@ -1,6 +1,6 @@
 """engine_set: every model for every device, with the fewest engines that cover them.
 
-Each device's classes (//platforms:classes.bzl) are collected over the set, and
+Each device's compatibility classes are collected over the set, and
 every model is compiled once per class, for the class's platform
 (//platforms/class:<tag>). A device then gets a directory of its own with the
 engines it runs, preferred first, and a manifest naming them: adding a device of
@@ -58,13 +58,14 @@ def engine_set(
         the device runs, preferred first (a CPU device: ISA-tied, then portable).
 
     A device's targets are compatible only where every engine it needs can be built
-    (an executor for its hardware exists, see //platforms:devices.bzl); elsewhere
+    (an executor for its hardware exists: this host, or --@kiln//platforms:executors); elsewhere
     `bazel build //...` skips them and engine_status says why.
 
     Args:
       name: the set's name (and its output directory).
       models: {model name: ONNX label}.
-      platforms: device platforms: //platforms:<device> from devices.bzl, or //platforms:host.
+      platforms: devices: @kiln_devices//:<name> (hardware.device in MODULE.bazel) and
+        @kiln//platforms:host (this machine).
       precision: one precision, or {"onnxruntime": ..., "tensorrt": ...}.
       profiles: {model name: [profile, ...]} (see `engine`).
       workspace: TensorRT workspace (GPU engines only).

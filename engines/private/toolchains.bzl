@@ -4,7 +4,7 @@
   compiled on any machine of that architecture) and one per ISA level (ISA-tied
   engines, compiled on an execution platform of that level, because the saved
   graph is tied to the ISA the optimizer ran on).
-* TensorRT: per GPU executor of //platforms:devices.bzl, `exec_compatible_with`
+* TensorRT: per GPU executor of the declared devices (@kiln_devices), `exec_compatible_with`
   that GPU: its compiles can only run on an execution platform that *is* that
   hardware.
 """
