@@ -119,7 +119,7 @@ def test_strongly_typed_takes_precision_from_the_model():
 def test_compile_refuses_this_host_and_writes_nothing(tmp_path):
     """The real compile tool on this (GPU-less) host: a mismatch naming both sides, no output."""
     model = Path(os.environ["MLP_MODEL"])
-    # A GPU this host is not (none here: no GPU is lent to these machines).
+    # A GPU this host is not (on a host without one, any GPU).
     this_host = host.detect().gpu_sm
     wanted = "sm_90" if this_host == "sm_87" else "sm_87"
     arguments, _engine = driver.command_line(

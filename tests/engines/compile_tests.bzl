@@ -1,6 +1,6 @@
 """Analysis tests: which engine each device gets, and what its compile asks the builder for.
 
-TensorRT cannot run on these machines, so the GPU mapping is proven here, on the
+Without TensorRT on the build host, the GPU mapping is proven here, on the
 actions Bazel would run: the GPU engines are made compatible by naming executors
 (--//platforms:executors, as a GPU runner or a remote pool would), and nothing is
 executed.

@@ -51,7 +51,7 @@ apt_install_sid() {
 }
 
 # An install interrupted half-way leaves libssl3 and systemd between bookworm
-# and sid; this is the sequence that repaired it (ENVIRONMENT.md).
+# and sid; this is the sequence that repairs it.
 repair_half_upgrade() {
   say "repairing an interrupted upgrade"
   as_root dpkg --configure -a --force-overwrite || true
