@@ -1,6 +1,7 @@
 """Check config files against a library's validated corpus, before a long job trips over them.
 
     ./bazelw run //tools:check -- --library transformers my_config.yaml [other.json ...]
+    kiln-check --library transformers==5.23.0 my_config.yaml   # from the kiln-check wheel
 
 A config file (YAML or JSON) maps config classes to the keyword arguments a job
 passes them:
@@ -12,7 +13,8 @@ passes them:
 Every rule that fires is reported — `error` (the library will raise), `warn`
 (it will warn) and `dormant` (it will silently ignore or change a setting) —
 with the library's own message and a fix taken from the rule's passing
-example. Exit status: 1 when an `error` rule fires, 2 for bad input, else 0.
+example. Exit status: 1 when an `error` rule fires (with `--strict`, any rule),
+2 for bad input, else 0.
 
 As a library: `check_config(corpus, {"GenerationConfig": {...}})` returns the
 findings; `load_library_corpus("transformers")` loads the checked-in corpus.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -81,8 +84,10 @@ class Finding:
 _UNSET = object()
 
 
-# The checked-in corpora: beside this file in the workspace, and in the runfiles of //tools:check.
+# The checked-in corpora, corpus/<library>/ beside this file's package: in the workspace, in the
+# runfiles of //tools:check (kiln's own or an external kiln's), and in the kiln-check wheel's install.
 CORPORA = Path(__file__).parent.parent / "corpus"
+_LIBRARY_SPEC = re.compile(r"^([A-Za-z0-9_.-]+)(?:==([A-Za-z0-9_.+!-]+))?$")
 
 
 def known_libraries() -> list[str]:
@@ -96,8 +101,20 @@ def corpus_path(library: str) -> Path:
     return path
 
 
-def load_library_corpus(library: str) -> CorpusFile:
-    return load_corpus(corpus_path(library), display=f"corpus/{library}/invariants.validated.yaml")
+def load_library_corpus(library: str, version: str | None = None) -> CorpusFile:
+    """The checked-in corpus of `library`; with `version`, only if it is that version's."""
+    corpus = load_corpus(corpus_path(library), display=f"corpus/{library}/invariants.validated.yaml")
+    if version is not None and version != corpus.library_version:
+        raise ConfigError(f"no corpus for {library}=={version}; {library} versions there are: {corpus.library_version}")
+    return corpus
+
+
+def parse_library_spec(spec: str) -> tuple[str, str | None]:
+    """`transformers` or `transformers==5.23.0`: the library and the version asked for, if any."""
+    match = _LIBRARY_SPEC.match(spec)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{spec!r}: expected LIBRARY or LIBRARY==VERSION, e.g. transformers==5.23.0")
+    return match.group(1), match.group(2)
 
 
 def _section_type(corpus: CorpusFile, key: str, path: str) -> str:
@@ -152,14 +169,22 @@ def _report_text(path: str, findings: Sequence[Finding]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="check", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--library", required=True, help="the library the configs are for, e.g. transformers")
+    # No fixed prog: the usage line names what was run (check.py, kiln-check).
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--library",
+        required=True,
+        type=parse_library_spec,
+        help="the library the configs are for, optionally pinned to its corpus's version: "
+        "transformers, transformers==5.23.0",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when any rule fires, not only an `error` one")
     parser.add_argument("configs", nargs="+", help="config files (.yaml, .yml or .json)")
     args = parser.parse_args(argv)
     base = os.environ.get("BUILD_WORKING_DIRECTORY", ".")
     try:
-        corpus = load_library_corpus(args.library)
+        corpus = load_library_corpus(*args.library)
         results = {path: check_config(corpus, read_config(os.path.join(base, path)), path) for path in args.configs}
     except (ConfigError, SchemaError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -168,9 +193,15 @@ def main(argv: list[str]) -> int:
         print(json.dumps({path: [f.to_data() for f in found] for path, found in results.items()}, indent=2))
     else:
         print("\n".join(_report_text(path, found) for path, found in results.items()))
-    errors = any(f.rule.severity == "error" for found in results.values() for f in found)
-    return EXIT_ERRORS if errors else EXIT_CLEAN
+    failing = SEVERITY_ORDER if args.strict else ("error",)
+    fails = any(f.rule.severity in failing for found in results.values() for f in found)
+    return EXIT_ERRORS if fails else EXIT_CLEAN
+
+
+def run() -> None:
+    """The `kiln-check` console script of the wheel: `main` on the command line, its status as the exit status."""
+    sys.exit(main(sys.argv[1:]))
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    run()

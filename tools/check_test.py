@@ -138,3 +138,27 @@ def test_cli_exit_codes_and_json(tmp_path):
     assert "not valid JSON" in broken.stderr and "Traceback" not in broken.stderr
     unknown = run_cli("--library", "vllm2", str(bad))
     assert unknown.returncode == 2 and "no corpus for library 'vllm2'" in unknown.stderr
+
+
+def test_cli_version_pin(corpus):
+    valid = "tools/testdata/configs/valid_sampling.yaml"
+    pinned = run_cli("--library", f"transformers=={corpus.library_version}", valid)
+    assert pinned.returncode == 0, pinned.stderr
+    other = run_cli("--library", "transformers==4.0.0", valid)
+    assert other.returncode == 2
+    assert (
+        f"no corpus for transformers==4.0.0; transformers versions there are: {corpus.library_version}" in other.stderr
+    )
+    malformed = run_cli("--library", "transformers>=5", valid)
+    assert malformed.returncode == 2 and "expected LIBRARY or LIBRARY==VERSION" in malformed.stderr
+    assert "Traceback" not in other.stderr + malformed.stderr
+
+
+def test_cli_strict_fails_on_any_finding():
+    dormant_only = "tools/testdata/configs/greedy_with_temperature.yaml"
+    lenient = run_cli("--library", "transformers", dormant_only)
+    assert lenient.returncode == 0 and "dormant" in lenient.stdout
+    strict = run_cli("--library", "transformers", "--strict", dormant_only)
+    assert strict.returncode == 1 and strict.stdout == lenient.stdout
+    clean = run_cli("--library", "transformers", "--strict", "tools/testdata/configs/valid_sampling.yaml")
+    assert clean.returncode == 0, clean.stdout
