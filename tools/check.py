@@ -185,7 +185,7 @@ def main(argv: list[str]) -> int:
     base = os.environ.get("BUILD_WORKING_DIRECTORY", ".")
     try:
         corpus = load_library_corpus(*args.library)
-        results = {path: check_config(corpus, read_config(os.path.join(base, path)), path) for path in args.configs}
+        results = {path: check_config(corpus, read_config(str(Path(base, path))), path) for path in args.configs}
     except (ConfigError, SchemaError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

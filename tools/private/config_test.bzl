@@ -1,0 +1,133 @@
+"""config_test: check a repository's config files against kiln's invariant corpora, as a test."""
+
+load("@bazel_skylib//lib:shell.bzl", "shell")
+
+_CORPUS_FILE = "invariants.validated.yaml"
+
+_LAUNCHER = """\
+#!/usr/bin/env bash
+# Written by config_test: kiln's checker on the target's config files.
+set -euo pipefail
+runfiles=$(cd "${{RUNFILES_DIR:-${{TEST_SRCDIR:-$0.runfiles}}}}" && pwd)
+# The checker reads each config relative to its working directory and names it as given: from
+# the main repository's root, the report shows the paths of the user's workspace. `bazel run`
+# sets BUILD_WORKING_DIRECTORY, which the checker would read the configs from instead.
+cd "$runfiles/{main_repository}"
+unset BUILD_WORKING_DIRECTORY
+exec "$runfiles/{checker}" {arguments}
+"""
+
+def _runfiles_path(ctx, file):
+    """Where `file` is under a runfiles root: `<repository>/<path>`, for main and external files alike."""
+    if file.short_path.startswith("../"):
+        return file.short_path[len("../"):]
+    return "%s/%s" % (ctx.workspace_name, file.short_path)
+
+def _library_of(corpus_file):
+    """corpus/<library>/invariants.validated.yaml -> <library>."""
+    if corpus_file.basename != _CORPUS_FILE:
+        fail("%s is not a corpus file (%s)" % (corpus_file.short_path, _CORPUS_FILE))
+    return corpus_file.dirname.rpartition("/")[2]
+
+def _config_test_impl(ctx):
+    known_libraries = sorted([_library_of(f) for f in ctx.files._corpora])
+    if ctx.attr.library not in known_libraries:
+        fail("unknown library %r; known libraries: %s" % (
+            ctx.attr.library,
+            ", ".join(known_libraries),
+        ))
+    library = ctx.attr.library + ("==" + ctx.attr.version if ctx.attr.version else "")
+    arguments = ["--library", library] + (["--strict"] if ctx.attr.strict else [])
+
+    # Relative to the main repository's runfiles root, which is where the launcher runs the checker.
+    arguments += [f.short_path for f in ctx.files.srcs]
+
+    checker = ctx.attr._checker[DefaultInfo]
+    launcher = ctx.actions.declare_file(ctx.label.name + ".sh")
+    ctx.actions.write(
+        output = launcher,
+        content = _LAUNCHER.format(
+            main_repository = ctx.workspace_name,
+            checker = _runfiles_path(ctx, ctx.executable._checker),
+            arguments = " ".join([shell.quote(a) for a in arguments]),
+        ),
+        is_executable = True,
+    )
+    runfiles = ctx.runfiles(files = ctx.files.srcs).merge(checker.default_runfiles)
+    return [DefaultInfo(executable = launcher, runfiles = runfiles)]
+
+config_test = rule(
+    implementation = _config_test_impl,
+    test = True,
+    doc = """\
+Checks config files against kiln's validated invariant corpus of one library.
+
+The test runs kiln's checker (`//tools:check`) on every file in `srcs`. Each file (YAML or
+JSON) maps config classes to the keyword arguments a job passes them:
+
+```yaml
+GenerationConfig:            # or transformers.GenerationConfig
+  do_sample: false
+  max_new_tokens: 256
+```
+
+```starlark
+load("@kiln//tools:defs.bzl", "config_test")
+
+config_test(
+    name = "generation_configs_test",
+    srcs = glob(["jobs/**/*.yaml"]),
+    library = "transformers",
+)
+```
+
+The test log is the checker's report: per file, every rule that fires, with its severity
+(`error`: the library will raise; `warn`: it will warn; `dormant`: it will silently ignore or
+change a setting), the library's message and a fix taken from the rule's passing example.
+Files are named by their path in the workspace.
+
+Exit status (the test's verdict):
+
+* 0 (pass): no `error` rule fires. `warn` and `dormant` findings are in the log but do not
+  fail the test, unless `strict = True`.
+* 1 (fail): an `error` rule fires in some file; with `strict = True`, any rule.
+* 2 (fail): bad input, with the checker's message: a file that cannot be read or is not valid
+  YAML/JSON, a config class the library's corpus does not know, or a `version` there is no
+  corpus for.
+
+An unknown `library` fails at analysis time, with the list of known libraries.
+""",
+    attrs = {
+        "library": attr.string(
+            mandatory = True,
+            doc = "The library the configs are for: one with a corpus in kiln, `transformers` or `vllm` " +
+                  "(`corpus/<library>/invariants.validated.yaml`). Any other name fails at analysis time.",
+        ),
+        "srcs": attr.label_list(
+            mandatory = True,
+            allow_empty = False,
+            allow_files = [".yaml", ".yml", ".json"],
+            doc = "The config files to check (`.yaml`, `.yml`, `.json`), e.g. `glob([\"jobs/**/*.yaml\"])`. " +
+                  "Must not be empty: a check of no files would pass whatever the configs say.",
+        ),
+        "strict": attr.bool(
+            default = False,
+            doc = "Fail on any finding (`warn` and `dormant` too), not only on `error` ones.",
+        ),
+        "version": attr.string(
+            doc = "The library version whose corpus to check against, e.g. `\"5.23.0\"`. Empty: the " +
+                  "corpus kiln has. Kiln has one corpus per library today; a version other than its " +
+                  "corpus's fails the test (exit 2) with the versions there are.",
+        ),
+        "_checker": attr.label(
+            default = Label("//tools:check"),
+            executable = True,
+            # The test runs the checker itself, at test time: it belongs to the test's configuration.
+            cfg = "target",
+        ),
+        "_corpora": attr.label(
+            default = Label("//tools:corpora"),
+            allow_files = [".yaml"],
+        ),
+    },
+)
