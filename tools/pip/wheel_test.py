@@ -1,0 +1,97 @@
+"""The kiln-check wheel, installed into a fresh venv from its own files only, checks configs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+WHEEL = Path(os.environ["KILN_CHECK_WHEEL"]).resolve()
+PYYAML_WHEEL = Path(os.environ["PYYAML_WHEEL"]).resolve()
+CONFIGS = Path("tools/testdata/configs").resolve()
+VERSION = WHEEL.name.split("-")[1]
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Path:
+    """An empty working directory, a home of its own, and the wheelhouse: nothing of the workspace."""
+    root = Path(os.environ["TEST_TMPDIR"], "install")
+    for directory in ("cwd", "home", "wheelhouse"):
+        (root / directory).mkdir(parents=True)
+    for wheel in (WHEEL, PYYAML_WHEEL):
+        shutil.copy(wheel, root / "wheelhouse")
+    return root
+
+
+def run(sandbox: Path, *command: str | Path) -> subprocess.CompletedProcess[str]:
+    """`command` in the sandbox, with no PYTHONPATH, runfiles or pip configuration of the test's."""
+    env = {"PATH": f"{sandbox / 'venv/bin'}:/usr/bin:/bin", "HOME": str(sandbox / "home"), "LC_ALL": "C.UTF-8"}
+    return subprocess.run(
+        [str(part) for part in command], cwd=sandbox / "cwd", env=env, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def venv(sandbox: Path) -> Path:
+    venv = sandbox / "venv"
+    # The interpreter itself, not the runfiles symlink: a venv finds its standard library from it.
+    made = run(sandbox, os.path.realpath(sys.executable), "-m", "venv", venv)
+    assert made.returncode == 0, made.stderr
+    installed = run(
+        sandbox,
+        venv / "bin/python",
+        "-m",
+        "pip",
+        "install",
+        "--isolated",
+        "--no-index",
+        "--no-cache-dir",
+        "--disable-pip-version-check",
+        "--find-links",
+        sandbox / "wheelhouse",
+        f"kiln_check=={VERSION}",
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    return venv
+
+
+def test_help(sandbox, venv):
+    help_text = run(sandbox, "kiln-check", "--help")
+    assert help_text.returncode == 0, help_text.stderr
+    assert help_text.stdout.startswith("usage: kiln-check ")
+    assert "--library LIBRARY" in help_text.stdout and "--strict" in help_text.stdout
+
+
+def test_clean_config_passes(sandbox, venv):
+    config = CONFIGS / "valid_sampling.yaml"
+    clean = run(sandbox, "kiln-check", "--library", "transformers", config)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert clean.stdout == f"{config}: no rule fires\n"
+
+
+def test_erroring_config_fails_with_the_finding(sandbox, venv):
+    config = CONFIGS / "zero_new_tokens.yaml"
+    failing = run(sandbox, "kiln-check", "--library", "transformers", config)
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert f"{config}: 1 rule(s) fire" in failing.stdout
+    assert "error   transformers.GenerationConfig.max_new_tokens_le_0" in failing.stdout
+
+
+def test_every_corpus_is_installed(sandbox, venv):
+    unknown = run(sandbox, "kiln-check", "--library", "vllm2", CONFIGS / "valid_sampling.yaml")
+    assert unknown.returncode == 2
+    assert unknown.stderr == "error: no corpus for library 'vllm2'; known libraries: transformers, vllm\n"
+
+
+def test_the_checker_and_pyyaml_come_from_the_venv(sandbox, venv):
+    where = run(
+        sandbox, venv / "bin/python", "-c", "import tools.check, yaml; print(tools.check.__file__, yaml.__file__)"
+    )
+    assert where.returncode == 0, where.stderr
+    checker, pyyaml = where.stdout.split()
+    site_packages = str(venv / "lib")
+    assert checker.startswith(site_packages) and pyyaml.startswith(site_packages)
