@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import email.parser
 import os
 import shutil
 import subprocess
 import sys
+import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
 
 WHEEL = Path(os.environ["KILN_CHECK_WHEEL"]).resolve()
 PYYAML_WHEEL = Path(os.environ["PYYAML_WHEEL"]).resolve()
+PYPROJECT = tomllib.loads(Path(os.environ["PYPROJECT"]).read_text(encoding="utf-8"))
 CONFIGS = Path("tools/testdata/configs").resolve()
 VERSION = WHEEL.name.split("-")[1]
 
@@ -95,3 +99,21 @@ def test_the_checker_and_pyyaml_come_from_the_venv(sandbox, venv):
     checker, pyyaml = where.stdout.split()
     site_packages = str(venv / "lib")
     assert checker.startswith(site_packages) and pyyaml.startswith(site_packages)
+
+
+def test_pyproject_packages_what_the_bazel_wheel_does():
+    """pre-commit builds the wheel from pyproject.toml: it must be this one, file for file."""
+    with zipfile.ZipFile(WHEEL) as wheel:
+        names = wheel.namelist()
+        distinfo = f"kiln_check-{VERSION}.dist-info"
+        metadata = email.parser.Parser().parsestr(wheel.read(f"{distinfo}/METADATA").decode())
+        entry_points = wheel.read(f"{distinfo}/entry_points.txt").decode()
+    project = PYPROJECT["project"]
+    assert sorted(n for n in names if not n.startswith(distinfo)) == sorted(
+        PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["only-include"]
+    )
+    assert (project["name"], project["version"]) == (metadata["Name"], metadata["Version"])
+    assert project["dependencies"] == metadata.get_all("Requires-Dist")
+    assert project["requires-python"] == metadata["Requires-Python"]
+    scripts = [f"{name} = {target}" for name, target in project["scripts"].items()]
+    assert entry_points.splitlines() == ["[console_scripts]", *scripts]
