@@ -70,9 +70,7 @@ def _median_ms(session: ort.InferenceSession, feeds: dict[str, np.ndarray], repe
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument(
-        "files", nargs="+", type=Path, help="the host device's files ($(rootpaths //fleet:fleet.host))"
-    )
+    parser.add_argument("files", nargs="+", type=Path, help="the host device's files ($(rootpaths //fleet:fleet.host))")
     parser.add_argument("--models", nargs="+", type=Path, default=[], help="the source models, by file name")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads")
