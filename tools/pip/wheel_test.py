@@ -93,12 +93,37 @@ def test_every_corpus_is_installed(sandbox, venv):
 
 def test_the_checker_and_pyyaml_come_from_the_venv(sandbox, venv):
     where = run(
-        sandbox, venv / "bin/python", "-c", "import tools.check, yaml; print(tools.check.__file__, yaml.__file__)"
+        sandbox,
+        venv / "bin/python",
+        "-c",
+        "import kiln_check, tools.check, yaml; print(kiln_check.__file__, tools.check.__file__, yaml.__file__)",
     )
     assert where.returncode == 0, where.stderr
-    checker, pyyaml = where.stdout.split()
-    site_packages = str(venv / "lib")
-    assert checker.startswith(site_packages) and pyyaml.startswith(site_packages)
+    package, checker, pyyaml = where.stdout.split()
+    site_packages = next((venv / "lib").glob("python3*/site-packages"))
+    assert Path(package).parent == Path(checker).parent.parent == site_packages / "kiln_check"
+    assert Path(pyyaml).is_relative_to(site_packages)
+
+
+def test_only_kiln_check_is_installed_at_the_top(sandbox, venv):
+    """The checker's modules are named tools and miners inside the package; a user's own are not shadowed."""
+    site_packages = next((venv / "lib").glob("python3*/site-packages"))
+    record = (site_packages / f"kiln_check-{VERSION}.dist-info" / "RECORD").read_text()
+    installed = {line.split(",")[0] for line in record.splitlines()}
+    tops = {path.split("/")[0] for path in installed if not path.startswith("../")}
+    assert tops == {"kiln_check", f"kiln_check-{VERSION}.dist-info"}
+    assert {path for path in installed if path.startswith("../")} == {"../../../bin/kiln-check"}
+
+
+def test_the_python_api(sandbox, venv):
+    code = (
+        "from kiln_check import check_config, load_library_corpus; "
+        "found = check_config(load_library_corpus('transformers'), {'GenerationConfig': {'max_new_tokens': 0}}); "
+        "print(*[f.rule.id for f in found])"
+    )
+    api = run(sandbox, venv / "bin/python", "-c", code)
+    assert api.returncode == 0, api.stderr
+    assert api.stdout.split() == ["transformers.GenerationConfig.max_new_tokens_le_0"]
 
 
 def test_pyproject_packages_what_the_bazel_wheel_does():
@@ -109,9 +134,9 @@ def test_pyproject_packages_what_the_bazel_wheel_does():
         metadata = email.parser.Parser().parsestr(wheel.read(f"{distinfo}/METADATA").decode())
         entry_points = wheel.read(f"{distinfo}/entry_points.txt").decode()
     project = PYPROJECT["project"]
-    assert sorted(n for n in names if not n.startswith(distinfo)) == sorted(
-        PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["only-include"]
-    )
+    wheel_target = PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]
+    assert wheel_target["bypass-selection"] is True
+    assert sorted(n for n in names if not n.startswith(distinfo)) == sorted(wheel_target["force-include"].values())
     assert (project["name"], project["version"]) == (metadata["Name"], metadata["Version"])
     assert project["dependencies"] == metadata.get_all("Requires-Dist")
     assert project["requires-python"] == metadata["Requires-Python"]
