@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,6 +85,9 @@ class LibrarySpec:
     miner_pins: Mapping[str, str]
     native_types: tuple[NativeType, ...]
     path: str  # as shown in messages (workspace-relative)
+    # Packages the library's metadata requires but its environment cannot load (e.g. CUDA
+    # builds beside CPU torch): they are locked, installed, and hidden from import.
+    absent_modules: tuple[str, ...] = ()
 
     def native_type(self, name: str) -> NativeType:
         for native in self.native_types:
@@ -198,7 +202,7 @@ def load(path: str, *, display: str | None = None) -> LibrarySpec:
     data = canonical_yaml.read(path, display=shown)
     if not isinstance(data, Mapping):
         raise _fail(shown, "an SSOT file must be a mapping")
-    unknown = set(data) - {"library", "distribution", "miner_pins", "native_types"}
+    unknown = set(data) - {"library", "distribution", "miner_pins", "native_types", "absent_modules"}
     if unknown:
         raise _fail(shown, f"unknown keys {', '.join(sorted(unknown))}")
     for key in ("library", "distribution"):
@@ -247,10 +251,22 @@ def load(path: str, *, display: str | None = None) -> LibrarySpec:
                 _clusters(entry.get("clusters"), shown, name),
             )
         )
+    absent = data.get("absent_modules") or []
+    if not isinstance(absent, list) or not all(isinstance(name, str) and name for name in absent):
+        raise _fail(shown, "'absent_modules' must be a list of module names")
+    hide_modules(absent)
     return LibrarySpec(
         library=data["library"],
         distribution=data["distribution"],
         miner_pins={role: str(spec) for role, spec in pins.items()},
         native_types=tuple(natives),
         path=shown,
+        absent_modules=tuple(absent),
     )
+
+
+def hide_modules(names: list[str]) -> None:
+    """Makes `import name` raise ModuleNotFoundError and find_spec(name) return None, as for
+    a package that is not installed, for the rest of this process (before anything imports it)."""
+    for name in names:
+        sys.modules.setdefault(name, None)
