@@ -22,7 +22,7 @@ class already covered rebuilds nothing.
 load("@bazel_skylib//lib:selects.bzl", "selects")
 load("@host_hardware//:defs.bzl", "HOST")
 load("@kiln_devices//:defs.bzl", _DECLARED = "DEVICES")
-load(":classes.bzl", "check_device", "cpu_classes", "device_classes", "device_hardware", "engine_classes")
+load(":classes.bzl", "cpu_classes", "device_classes", "device_hardware", "engine_classes")
 load(
     ":constraints.bzl",
     "CPUS",
@@ -55,17 +55,9 @@ HOST_DEVICE = {
 # The executor tags this host satisfies: it always builds for its own hardware.
 HOST_EXECUTORS = host_executor_tags(HOST)
 
-def _checked(devices):
-    for name in sorted(devices):
-        problem = check_device(name, devices[name])
-        if problem:
-            fail(problem + " (in @kiln_devices//:defs.bzl)")
-    classes = engine_classes(devices)
-    if type(classes) == "string":
-        fail(classes)
-    return classes
-
-_DEVICE_CLASSES = _checked(DEVICES)
+# {class tag: hardware} of the devices (the hardware extension has checked that no
+# two devices build one class tag differently).
+_DEVICE_CLASSES = engine_classes(DEVICES)
 
 # Every class a platform exists for: all CPU classes, the GPU classes of the devices.
 CLASSES = dict(cpu_classes())

@@ -14,7 +14,7 @@ GPU device's classes. Every module's devices go into one repository,
 @kiln_devices; a device name is declared once in the whole build.
 """
 
-load(":classes.bzl", "check_device")
+load(":classes.bzl", "check_device", "engine_classes")
 load(":constraints.bzl", "HARDWARE", "NONE")
 load(":devices_repository.bzl", "devices_repository")
 load(":host_hardware.bzl", "DEFAULT_HOST_ONNXRUNTIME", "host_hardware_repository")
@@ -74,7 +74,7 @@ def _check_name(name, where):
         fail("hardware.device(name = \"host\") in {}: `host` is the machine running the build (@kiln//platforms:host); pick another name.".format(where))
 
 def _hardware_impl(module_ctx):
-    onnxruntime, pinned_by = DEFAULT_HOST_ONNXRUNTIME, None
+    onnxruntime, pinned = DEFAULT_HOST_ONNXRUNTIME, False
     devices, declared_in = {}, {}
 
     # Modules are visited root first: the first host pin is the root's, or the nearest one.
@@ -87,8 +87,8 @@ def _hardware_impl(module_ctx):
                     where,
                     ", ".join(HARDWARE["onnxruntime"]),
                 ))
-            if pinned_by == None:
-                onnxruntime, pinned_by = tag.onnxruntime, where
+            if not pinned:
+                onnxruntime, pinned = tag.onnxruntime, True
         for tag in module.tags.device:
             if tag.name in devices:
                 fail("hardware.device(name = \"{}\") in {}: {} declares a device of that name already; device names are shared by the whole build (@kiln_devices//:<name>), rename one.".format(
@@ -103,6 +103,11 @@ def _hardware_impl(module_ctx):
                 fail("hardware.device in {}: {}".format(where, problem))
             devices[tag.name] = device
             declared_in[tag.name] = where
+
+    # What only the whole set shows: a class tag two devices would build differently.
+    classes = engine_classes(devices)
+    if type(classes) == "string":
+        fail("hardware.device: " + classes)
     host_hardware_repository(name = "host_hardware", onnxruntime = onnxruntime)
     devices_repository(
         name = "kiln_devices",
