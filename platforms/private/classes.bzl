@@ -46,7 +46,7 @@ def check_device(name, device):
     for setting in ("cpu_isa", "gpu_sm", "jetpack", "onnxruntime", "tensorrt"):
         value = device.get(setting, NONE)
         if value != NONE and value not in HARDWARE[setting]:
-            return "device %s: %s %s is not in //platforms:constraints.bzl (known: %s)" % (name, setting, value, ", ".join(HARDWARE[setting]))
+            return "device %s: %s %s is not in kiln's hardware vocabulary (known: %s)" % (name, setting, value, ", ".join(HARDWARE[setting]))
     isa = device.get("cpu_isa", NONE)
     if isa != NONE and ISA_ARCH[isa] != device["cpu"]:
         return "device %s: ISA level %s is not an %s level" % (name, isa, device["cpu"])

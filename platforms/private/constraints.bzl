@@ -195,7 +195,7 @@ def _parse_gpu_tag(tag):
         return "'%s': the middle part names the JetPack, like jp6.2" % tag
     for setting, value in (("gpu_sm", sm), ("jetpack", jetpack), ("tensorrt", tensorrt)):
         if value != NONE and value not in HARDWARE[setting]:
-            return "'%s': %s %s is not in //platforms:constraints.bzl (known: %s)" % (tag, setting, value, ", ".join(HARDWARE[setting]))
+            return "'%s': %s %s is not in kiln's hardware vocabulary (known: %s)" % (tag, setting, value, ", ".join(HARDWARE[setting]))
     if ampere_plus and (sm != "sm_80" or jetpack != NONE):
         return "'%s': the Ampere-plus class is written sm80+_trt<version> (it is not supported on Jetson)" % tag
     return {"ampere_plus": ampere_plus, "gpu_sm": sm, "jetpack": jetpack, "tensorrt": tensorrt}
