@@ -19,6 +19,7 @@ import argparse
 import json
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -86,6 +87,9 @@ class Backend(Protocol):
     def model_inputs(self, model: Path) -> dict[str, list[int | str]]:
         """Input name -> shape (ints for fixed dimensions, names for dynamic ones)."""
 
+    def model_facts(self, model: Path) -> dict[str, object]:
+        """What the record says about the model beyond its inputs (node count, opsets, ...)."""
+
     def host(self) -> tuple[dict[str, str], tuple[str, ...]]:
         """The host in //platforms terms plus the backend's runtime version, and notes."""
 
@@ -115,7 +119,14 @@ def _parse_profiles(text: str) -> tuple[Profile, ...]:
 
 
 def check_profiles(model_name: str, inputs: dict[str, list[int | str]], profiles: tuple[Profile, ...]) -> None:
-    """Every profile names real inputs, with their rank, within their fixed dimensions, and min <= opt <= max."""
+    """Every profile names real inputs, with their rank, within their fixed dimensions, and min <= opt <= max.
+
+    It also covers every input with a dynamic dimension, and gives a dimension the model
+    names (`batch`, `sequence`) the same size in every input that has it.
+    """
+    dynamic = sorted(
+        name for name, shape in inputs.items() if any(not isinstance(dim, int) or dim < 0 for dim in shape)
+    )
     for index, profile in enumerate(profiles):
         where = f"profile {index}"
         for name, (lo, opt, hi) in sorted(profile.shapes.items()):
@@ -141,11 +152,35 @@ def check_profiles(model_name: str, inputs: dict[str, list[int | str]], profiles
                         f"{where}, input {name!r}, axis {axis} is fixed at {dim} in the model, "
                         f"but the profile asks for {lo[axis]}..{hi[axis]}"
                     )
+        missing = [name for name in dynamic if name not in profile.shapes]
+        if missing:
+            raise EngineBuildError(
+                f"{where} gives no shapes for input(s) {missing} of model {model_name}, which have dynamic "
+                f"dimensions ({', '.join(f'{name} {inputs[name]}' for name in missing)}); add them to the profile"
+            )
+        _check_named_dimensions(where, inputs, profile)
+
+
+def _check_named_dimensions(where: str, inputs: dict[str, list[int | str]], profile: Profile) -> None:
+    seen: dict[str, tuple[str, tuple[int, int, int]]] = {}
+    for name, (lo, opt, hi) in sorted(profile.shapes.items()):
+        for axis, dim in enumerate(inputs[name]):
+            if not isinstance(dim, str) or dim == "?":
+                continue
+            sizes = (lo[axis], opt[axis], hi[axis])
+            first = seen.setdefault(dim, (name, sizes))
+            if first[1] != sizes:
+                raise EngineBuildError(
+                    f"{where}: dimension {dim!r} is {first[1][0]}/{first[1][1]}/{first[1][2]} (min/opt/max) in "
+                    f"input {first[0]!r} but {sizes[0]}/{sizes[1]}/{sizes[2]} in input {name!r}; the model "
+                    "gives both the same size, so give them the same sizes"
+                )
 
 
 def _parse_args(argv: list[str], backend: Backend) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=f"compile ({backend.name})", description=__doc__)
     parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--model-data", type=Path, action="append", default=[], help="an external data file")
     parser.add_argument("--model-name", required=True)
     parser.add_argument("--platform", required=True, help="the target platform's label, for messages and the record")
     parser.add_argument("--require", action="append", default=[], help="<setting>=<value> the host must have")
@@ -159,6 +194,7 @@ def _parse_args(argv: list[str], backend: Backend) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, required=True, help="the engine file to write")
     parser.add_argument("--sidecar", type=Path, required=True)
     parser.add_argument("--record", type=Path, required=True)
+    parser.add_argument("--timings", type=Path, help="write seconds per phase here (benchmarks; not an output)")
     return parser.parse_args(argv)
 
 
@@ -232,27 +268,44 @@ def compile_engine(argv: list[str], backend: Backend) -> int:
         settings = _settings(args, backend)
         if not args.model.is_file():
             raise EngineBuildError(f"{args.model}: no such model file")
+        for path in args.model_data:
+            if not path.is_file():
+                raise EngineBuildError(f"model data {path}: no such file")
+            if path.parent != args.model.parent:
+                raise EngineBuildError(
+                    f"model data {path} is not in the model's directory ({args.model.parent}), where the model's "
+                    "references to its external data are resolved; put it beside the model"
+                )
         file_name = artifacts.engine_file_name(args.model_name, args.tag, settings.precision, backend.extension)
         if args.out.name != file_name:
             raise EngineBuildError(f"--out {args.out.name} does not follow the engine name schema ({file_name})")
         backend.check(settings)
         host, notes = backend.host()
         match.require_host(args.platform, settings.required, host, exact_isa=backend.exact_isa(settings), notes=notes)
+        started = time.perf_counter()
         inputs = backend.model_inputs(args.model)
         check_profiles(args.model_name, inputs, settings.profiles)
+        facts = backend.model_facts(args.model)
         with tempfile.TemporaryDirectory(prefix="engine-build-") as scratch:
             engine, validation = backend.build(args.model, settings, Path(scratch))
+        finished = time.perf_counter()
     except (EngineBuildError, match.PlatformMismatchError, ValueError) as error:
         print(f"error: {args.model_name} for {args.platform}: {error}", file=sys.stderr)
         return 2
 
     model_sha256 = artifacts.sha256_file(args.model)
+    model = {"inputs": inputs, "name": args.model_name, "sha256": model_sha256, "size": args.model.stat().st_size}
+    model |= {key: value for key, value in facts.items() if key != "external_data"}
+    data = _model_data(args.model_data)
+    if data:
+        model["external_data"] = data
     engine_sha256 = artifacts.sha256_bytes(engine)
     versions = backend.versions()
     key_fields = {
         "backend": backend.name,
         "hardware": dict(sorted(settings.required.items())),
         "model_sha256": model_sha256,
+        **({"model_data": data} if data else {}),
         "settings": settings.as_json(),
         "versions": versions,
     }
@@ -261,7 +314,7 @@ def compile_engine(argv: list[str], backend: Backend) -> int:
         "engine": {"file": file_name, "sha256": engine_sha256, "size": len(engine)},
         "hardware": key_fields["hardware"],
         "key": artifacts.engine_key(key_fields),
-        "model": {"inputs": inputs, "name": args.model_name, "sha256": model_sha256, "size": args.model.stat().st_size},
+        "model": model,
         "platform": args.platform,
         "settings": key_fields["settings"],
         "tag": args.tag,
@@ -271,4 +324,16 @@ def compile_engine(argv: list[str], backend: Backend) -> int:
     artifacts.write_atomically(args.out, engine)
     artifacts.write_atomically(args.sidecar, artifacts.sidecar_text(engine_sha256, file_name).encode())
     artifacts.write_atomically(args.record, artifacts.canonical_json(record).encode())
+    if args.timings:
+        phases = {"read": finished - started - sum(getattr(backend, "timings", {}).values())}
+        phases |= getattr(backend, "timings", {})
+        args.timings.write_text(json.dumps(phases, sort_keys=True) + "\n", encoding="utf-8")
     return 0
+
+
+def _model_data(given: list[Path]) -> list[dict[str, object]]:
+    """The external data files the engine was built from, by name beside the model, with their digests."""
+    return [
+        {"file": path.name, "sha256": artifacts.sha256_file(path), "size": path.stat().st_size}
+        for path in sorted(given, key=lambda path: path.name)
+    ]

@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import onnx
 import onnxruntime
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 
 from engines import artifacts
 from engines.compile import driver
@@ -65,7 +67,14 @@ def test_engine_sidecar_and_record(tmp_path):
     assert record["model"]["sha256"] == artifacts.sha256_file(CONVNET)
     assert record["versions"]["onnxruntime"] == onnxruntime.__version__
     assert record["settings"]["options"] == {"graph_optimization_level": "all"}
-    assert record["validation"]["ran_at"] == [{"input": [4, 3, 32, 32]}]
+    # Checked against the source model at the profile's min, opt and max shapes.
+    assert record["validation"]["ran_at"] == [
+        {"input": [1, 3, 32, 32]},
+        {"input": [4, 3, 32, 32]},
+        {"input": [8, 3, 32, 32]},
+    ]
+    assert record["validation"]["precision"] == "fp32"
+    assert record["validation"]["max_abs_diff"] < 1e-4
     # At the `all` level the convolutions are rewritten to the ISA-specific NCHWc layout.
     assert b"com.microsoft.nchwc" in engine.read_bytes()
 
@@ -181,3 +190,188 @@ def test_unknown_option(tmp_path):
     assert_refused(
         result, tmp_path, "builder option 'workspace=1': the onnxruntime backend accepts graph_optimization_level"
     )
+
+
+# Models users bring, built here only to break one thing each (the model zoo suite,
+# //tests/zoo, compiles real ones).
+
+
+def _matmul_model(
+    path: Path, *, domain="", op="MatMul", weights=None, inputs=None, external=None, opset=17, ir_version=8
+):
+    """x[batch, 4] @ w[4, 2], with the knobs a refusal needs."""
+    weight = numpy_helper.from_array(np.arange(8, dtype=np.float32).reshape(4, 2) if weights is None else weights, "w")
+    if external is not None:
+        location, length = external
+        weight.ClearField("raw_data")
+        weight.data_location = TensorProto.EXTERNAL
+        for key, value in (("location", location), ("length", str(length))):
+            weight.external_data.add(key=key, value=value)
+    graph = helper.make_graph(
+        [helper.make_node(op, ["x", "w"], ["y"], name="project", domain=domain)],
+        "g",
+        inputs or [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 2])],
+        [weight],
+    )
+    imports = [helper.make_opsetid("", opset)] + ([helper.make_opsetid(domain, 1)] if domain else [])
+    model = helper.make_model(graph, opset_imports=imports, ir_version=ir_version)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+BATCH = {"x": {"min": [1, 4], "opt": [2, 4], "max": [8, 4]}}
+
+
+def test_custom_operator_domain(tmp_path):
+    model = _matmul_model(tmp_path / "custom.onnx", domain="com.example", op="FancyMatMul")
+    result, _ = compile_model(tmp_path / "out", model, name="custom", profiles=(BATCH,))
+    assert_refused(
+        result,
+        tmp_path / "out",
+        "node 'project' (FancyMatMul, domain 'com.example') is a custom operator",
+        "re-export the model without custom operators",
+    )
+
+
+def test_unknown_operator(tmp_path):
+    model = _matmul_model(tmp_path / "unknown.onnx", op="NoSuchMatMul")
+    result, _ = compile_model(tmp_path / "out", model, name="unknown", profiles=(BATCH,))
+    assert_refused(result, tmp_path / "out", "unknown.onnx is not a valid ONNX model", "NoSuchMatMul")
+
+
+def test_external_data_missing_escaping_or_short(tmp_path):
+    model = _matmul_model(tmp_path / "m.onnx", external=("m.onnx.data", 32))
+    result, _ = compile_model(tmp_path / "out", model, name="m", profiles=(BATCH,))
+    assert_refused(
+        result,
+        tmp_path / "out",
+        "tensor 'w' keeps its data in 'm.onnx.data', which is not beside the model",
+        "give the file to the engine as model_data",
+    )
+    (tmp_path / "m.onnx.data").write_bytes(b"\0" * 16)
+    result, _ = compile_model(tmp_path / "out", model, name="m", profiles=(BATCH,))
+    assert_refused(result, tmp_path / "out", "at bytes 0..32, but the file has 16 bytes")
+    escaping = _matmul_model(tmp_path / "e.onnx", external=("../secrets.bin", 32))
+    result, _ = compile_model(tmp_path / "out", escaping, name="e", profiles=(BATCH,))
+    assert_refused(result, tmp_path / "out", "which is not a path inside the model's directory")
+
+
+def test_external_data_weights_end_up_inline(tmp_path):
+    model = _matmul_model(tmp_path / "m.onnx", external=("m.onnx.data", 32))
+    data = tmp_path / "m.onnx.data"
+    data.write_bytes(np.arange(8, dtype=np.float32).tobytes())
+    arguments, engine = driver.command_line(
+        model=model,
+        model_name="m",
+        platform="//platforms:test",
+        required={"cpu": "x86_64", "cpu_isa": ISA, "onnxruntime": RUNTIME},
+        precision="fp32",
+        profiles=(BATCH,),
+        tag=TAG,
+        out_dir=tmp_path / "out",
+        extension="onnx",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "engines.onnxruntime.compile", *arguments, "--model-data", str(data)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert result.returncode == 0, result.stderr
+    record = json.loads(engine.with_name(engine.name + ".json").read_text())
+    assert record["model"]["external_data"] == [
+        {"file": "m.onnx.data", "sha256": artifacts.sha256_file(data), "size": 32}
+    ]
+    data.unlink()  # the engine runs without it
+    session = onnxruntime.InferenceSession(str(engine), providers=["CPUExecutionProvider"])
+    (output,) = session.run(None, {"x": np.ones((1, 4), np.float32)})
+    assert output.tolist() == [[12.0, 16.0]]
+
+
+def test_model_larger_than_an_engine_can_be(tmp_path):
+    size = 2**31 + 2**20
+    model = _matmul_model(tmp_path / "huge.onnx", external=("huge.onnx.data", size))
+    with open(tmp_path / "huge.onnx.data", "wb") as stream:
+        stream.truncate(size)  # sparse: nothing is read before the refusal
+    result, _ = compile_model(tmp_path / "out", model, name="huge", profiles=(BATCH,))
+    assert_refused(result, tmp_path / "out", "huge.onnx has 2.00 GiB of graph and weights", "limits to 2 GiB")
+
+
+def test_initializers_listed_as_inputs_are_weights(tmp_path):
+    # IR version 3, as older exporters and the ONNX model zoo write: every weight is also a graph input.
+    inputs = [
+        helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4]),
+        helper.make_tensor_value_info("w", TensorProto.FLOAT, [4, 2]),
+    ]
+    model = _matmul_model(tmp_path / "ir3.onnx", inputs=inputs, opset=8, ir_version=3)
+    result, engine = compile_model(tmp_path / "out", model, name="ir3", profiles=())
+    assert result.returncode == 0, result.stderr
+    record = json.loads(engine.with_name(engine.name + ".json").read_text())
+    assert record["model"]["inputs"] == {"x": [1, 4]}
+    assert record["model"]["initializers_listed_as_inputs"] == 1
+    session = onnxruntime.InferenceSession(str(engine), providers=["CPUExecutionProvider"])
+    assert [value.name for value in session.get_inputs()] == ["x"]
+
+
+def test_non_tensor_input(tmp_path):
+    sequence = helper.make_tensor_sequence_value_info("x", TensorProto.FLOAT, None)
+    model = _matmul_model(tmp_path / "seq.onnx", inputs=[sequence])
+    result, _ = compile_model(tmp_path / "out", model, name="seq", profiles=())
+    assert_refused(result, tmp_path / "out", "input 'x' is a sequence_type, not a tensor")
+
+
+def test_profile_must_cover_every_dynamic_input_and_agree_on_named_dims(tmp_path):
+    inputs = [
+        helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4]),
+        helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["batch", 4]),
+    ]
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "mask"], ["y"])],
+        "g",
+        inputs,
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])],
+    )
+    model = tmp_path / "two.onnx"
+    model.write_bytes(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
+    )
+    result, _ = compile_model(tmp_path / "out", model, name="two", profiles=(BATCH,))
+    assert_refused(result, tmp_path / "out", "profile 0 gives no shapes for input(s) ['mask'] of model two")
+    other = {"mask": {"min": [1, 4], "opt": [4, 4], "max": [8, 4]}}
+    result, _ = compile_model(tmp_path / "out", model, name="two", profiles=(BATCH | other,))
+    assert_refused(
+        result, tmp_path / "out", "dimension 'batch' is 1/4/8 (min/opt/max) in input 'mask' but 1/2/8 in input 'x'"
+    )
+
+
+def test_int8_of_float16_weights(tmp_path):
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT16, ["batch", 4])]
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"], name="project")],
+        "g",
+        inputs,
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT16, ["batch", 2])],
+        [numpy_helper.from_array(np.ones((4, 2), np.float16), "w")],
+    )
+    model = tmp_path / "half.onnx"
+    model.write_bytes(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
+    )
+    result, engine = compile_model(tmp_path / "fp32", model, name="half", profiles=(BATCH,))
+    assert result.returncode == 0, result.stderr
+    tolerance = json.loads(engine.with_name(engine.name + ".json").read_text())["validation"]["tolerance"]
+    assert tolerance["float16"] == {"atol": 0.01, "rtol": 0.01}
+    result, _ = compile_model(tmp_path / "int8", model, name="half", precision="int8", profiles=(BATCH,))
+    assert_refused(result, tmp_path / "int8", "the model's weights are already 16-bit floats (1 tensors, e.g. 'w')")
+
+
+def test_newer_format_than_the_runtime(tmp_path):
+    newer = _matmul_model(tmp_path / "ir.onnx", ir_version=99)
+    result, _ = compile_model(tmp_path / "out", newer, name="ir", profiles=(BATCH,))
+    assert_refused(result, tmp_path / "out", "ir_version 99")
+    newer = _matmul_model(tmp_path / "opset.onnx", opset=99)
+    result, _ = compile_model(tmp_path / "out", newer, name="opset", profiles=(BATCH,))
+    assert_refused(result, tmp_path / "out", "opset")

@@ -15,6 +15,7 @@ def engine(
         platform,
         precision,
         model_name = None,
+        model_data = [],
         profiles = [],
         workspace = None,
         options = {},
@@ -34,6 +35,9 @@ def engine(
         with an ISA level gets an ISA-tied engine, one without a portable one.
       precision: fp32 | int8 (ONNX Runtime); fp32 | fp16 | bf16 | int8 | fp8 (TensorRT).
       model_name: the model part of the file name; defaults to the file's stem.
+      model_data: the model's external data files (weights saved beside the .onnx,
+        e.g. `model.onnx.data`), in the model's directory. The engine carries their
+        bytes inline; its record lists each file with its sha256.
       profiles: optimization profiles, each "<input>:<min>:<opt>:<max> ..." with
         shapes like 1x3x224x224 (min <= opt <= max on every axis).
       workspace: TensorRT builder workspace, e.g. "2GiB".
@@ -52,6 +56,7 @@ def engine(
         name = name + ".build",
         model = model,
         model_name = model_name,
+        model_data = model_data,
         platform_label = label_text(label),
         executor = executor if executor in EXECUTOR_PROVIDERS else "",
         precision = precision,

@@ -86,8 +86,14 @@ def _engine_build_impl(ctx):
     sidecar = ctx.actions.declare_file("%s/%s.sha256" % (out_dir, file_name))
     record = ctx.actions.declare_file("%s/%s.json" % (out_dir, file_name))
 
+    model_dir = ctx.file.model.dirname
+    for data in ctx.files.model_data:
+        if data.dirname != model_dir:
+            _fail(ctx, "model_data %s is not in the directory of model %s; the model finds its external data beside itself, so put both in one package (or generate them into one directory)" % (data.short_path, ctx.file.model.short_path))
+
     args = ctx.actions.args()
     args.add("--model", ctx.file.model)
+    args.add_all(ctx.files.model_data, before_each = "--model-data")
     args.add("--model-name", model_name)
     args.add("--platform", platform)
     for setting in compiler.checks:
@@ -96,7 +102,7 @@ def _engine_build_impl(ctx):
     args.add("--profiles", json.encode(profiles))
     for key, value in sorted(ctx.attr.options.items()):
         args.add("--option", "%s=%s" % (key, value))
-    inputs = [ctx.file.model]
+    inputs = [ctx.file.model] + ctx.files.model_data
     if ctx.attr.workspace:
         workspace_bytes, problem = parse_workspace(ctx.attr.workspace)
         if problem:
@@ -132,6 +138,7 @@ engine_build = rule(
         "calibration_cache": attr.label(allow_single_file = True, cfg = _data_transition),
         "executor": attr.string(doc = "The executor tag its compile needs (for engine_status); empty when kiln does not gate it."),
         "model": attr.label(mandatory = True, allow_single_file = [".onnx"], cfg = _data_transition),
+        "model_data": attr.label_list(allow_files = True, cfg = _data_transition, doc = "External data files of the model, in its directory."),
         "model_name": attr.string(),
         "options": attr.string_dict(),
         "out_dir": attr.string(mandatory = True),

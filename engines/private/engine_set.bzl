@@ -43,6 +43,7 @@ def engine_set(
         platforms,
         precision,
         profiles = {},
+        model_data = {},
         workspace = None,
         options = {},
         calibration_caches = {},
@@ -68,6 +69,7 @@ def engine_set(
         @kiln//platforms:host (this machine).
       precision: one precision, or {"onnxruntime": ..., "tensorrt": ...}.
       profiles: {model name: [profile, ...]} (see `engine`).
+      model_data: {model name: [external data file labels]} (see `engine`).
       workspace: TensorRT workspace (GPU engines only).
       options: {"onnxruntime": {...}, "tensorrt": {...}} builder options.
       calibration_caches: {model name: cache label} for TensorRT int8.
@@ -88,6 +90,7 @@ def engine_set(
                 name = "%s.%s.%s" % (name, model_name, tag),
                 model = model,
                 model_name = model_name,
+                model_data = model_data.get(model_name, []),
                 platform = class_platform(tag),
                 precision = _per_backend(precision, backend, "precision"),
                 profiles = profiles.get(model_name, []),

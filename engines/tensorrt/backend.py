@@ -72,6 +72,9 @@ class TensorRTBackend:
             inputs[tensor.name] = [dim if dim >= 0 else "?" for dim in tensor.shape]
         return inputs
 
+    def model_facts(self, model: Path) -> dict[str, object]:
+        return {}
+
     def host(self) -> tuple[dict[str, str], tuple[str, ...]]:
         facts = self._host = host_probe.detect()
         described = {key: value for key, value in facts.as_dict().items() if key != "notes"}

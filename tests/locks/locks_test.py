@@ -19,6 +19,7 @@ LOCKS = {
     "miners/vllm/requirements.in": "miners/vllm/requirements_lock.txt",
     "engines/onnxruntime/requirements_1.22.in": "engines/onnxruntime/requirements_1.22_lock.txt",
     "engines/onnxruntime/requirements_1.32.in": "engines/onnxruntime/requirements_1.32_lock.txt",
+    "tests/zoo/requirements.in": "tests/zoo/requirements_lock.txt",
 }
 
 
