@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import re
 import time
 from pathlib import Path
@@ -23,6 +24,11 @@ from typing import ClassVar
 
 import numpy as np
 import onnx
+
+# Before the import: ONNX Runtime's Linux telemetry starts when the module loads (and
+# Bazel actions and tests set these already, tools/bazel/python_tool_action.bzl).
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("ORT_TELEMETRY_DISABLED", "1")
 import onnxruntime as ort
 
 from engines.compile.driver import EngineBuildError, Settings

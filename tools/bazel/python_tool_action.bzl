@@ -10,9 +10,17 @@ so all of them get the same guarantees:
   identity file (see tools/python/python_host.bzl).
 """
 
-PYTHON_TOOL_ENV = {
-    "HF_DATASETS_OFFLINE": "1",
+# Libraries that phone home unless told not to: Hugging Face Hub, and ONNX Runtime, whose
+# recent Linux wheels upload telemetry (both names its opt-out has had).
+# Every action and test gets these (tools/python/py_pytest.bzl).
+TELEMETRY_OFF_ENV = {
     "HF_HUB_DISABLE_TELEMETRY": "1",
+    "ORT_DISABLE_TELEMETRY": "1",
+    "ORT_TELEMETRY_DISABLED": "1",
+}
+
+PYTHON_TOOL_ENV = TELEMETRY_OFF_ENV | {
+    "HF_DATASETS_OFFLINE": "1",
     "HF_HUB_OFFLINE": "1",
     "LANG": "C.UTF-8",
     "LC_ALL": "C.UTF-8",
