@@ -199,7 +199,7 @@ def _runtime_refusal(runtime: str, error: Exception) -> str:
             f"the model's ONNX IR version is newer than {runtime} reads ({text}); save it with "
             "an older IR version, or build for a platform with a newer onnxruntime"
         )
-    if text.startswith("Type Error"):
+    if "Type Error" in text:
         return (
             f"the model is not well-typed: {text}; the exporter wrote an invalid graph "
             "(onnx.checker.check_model(model, full_check=True) shows it too): re-export it, e.g. at another opset"

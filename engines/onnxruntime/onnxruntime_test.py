@@ -375,3 +375,34 @@ def test_newer_format_than_the_runtime(tmp_path):
     newer = _matmul_model(tmp_path / "opset.onnx", opset=99)
     result, _ = compile_model(tmp_path / "out", newer, name="opset", profiles=(BATCH,))
     assert_refused(result, tmp_path / "out", "opset")
+
+
+def _unary_model(path: Path, op: str, element_type: int) -> Path:
+    graph = helper.make_graph(
+        [helper.make_node(op, ["x"], ["y"], name="activation")],
+        "g",
+        [helper.make_tensor_value_info("x", element_type, [1, 4])],
+        [helper.make_tensor_value_info("y", element_type, [1, 4])],
+    )
+    path.write_bytes(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
+    )
+    return path
+
+
+def test_operator_without_a_cpu_kernel(tmp_path):
+    # Relu takes int16 in ONNX; ONNX Runtime's CPU kernels do not.
+    model = _unary_model(tmp_path / "relu16.onnx", "Relu", TensorProto.INT16)
+    result, _ = compile_model(tmp_path / "out", model, name="relu16", profiles=())
+    assert_refused(
+        result,
+        tmp_path / "out",
+        "has no CPU kernel for an operator of the model",
+        "Could not find an implementation for Relu(14) node with name 'activation'",
+    )
+
+
+def test_graph_that_is_not_well_typed(tmp_path):
+    model = _unary_model(tmp_path / "sqrt8.onnx", "Sqrt", TensorProto.UINT8)
+    result, _ = compile_model(tmp_path / "out", model, name="sqrt8", profiles=())
+    assert_refused(result, tmp_path / "out", "the model is not well-typed", "(Sqrt) in node (activation)")

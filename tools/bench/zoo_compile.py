@@ -5,8 +5,8 @@ manifest records, outside Bazel, RUNS times each, and prints per engine the mode
 size and node count, the engine's size, the median wall time of the compile process
 and its split: start-up (interpreter and imports of onnxruntime, onnx, numpy), reading
 the model, optimizing (with int8 quantization) and validating against the source.
-Then a least-squares fit of log(compile time) on log(engine size): how compile time
-grows with the weights it writes.
+Then, per precision, a least-squares fit of log(compile time) on log(engine size):
+how compile time grows with the weights it writes.
 
     ./bazelw run //tools/bench:zoo_compile [-- --runs N]
 """
@@ -99,14 +99,16 @@ def main(argv: list[str]) -> int:
         f"\nlargest engine: {largest[0]['model']['name']} {largest[0]['settings']['precision']} "
         f"({largest[0]['engine']['size'] / 1e6:.0f} MB), compiled in {largest[2]:.2f}s (median of {args.runs})"
     )
-    points = [(math.log(row[0]["engine"]["size"]), math.log(row[2])) for row in rows]
-    mean_x, mean_y = statistics.fmean(x for x, _ in points), statistics.fmean(y for _, y in points)
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / sum((x - mean_x) ** 2 for x, _ in points)
-    total = sum(row[2] for row in rows)
-    print(
-        f"compile time ~ engine size^{slope:.2f} over {len(rows)} engines (log-log least squares); "
-        f"all {len(rows)} compiles: {total:.1f}s"
-    )
+    for precision in sorted({row[0]["settings"]["precision"] for row in rows}):
+        chosen = [row for row in rows if row[0]["settings"]["precision"] == precision]
+        points = [(math.log(row[0]["engine"]["size"]), math.log(row[2])) for row in chosen]
+        mean_x, mean_y = statistics.fmean(x for x, _ in points), statistics.fmean(y for _, y in points)
+        spread = sum((x - mean_x) ** 2 for x, _ in points)
+        slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / spread if spread else float("nan")
+        print(
+            f"{precision}: compile time ~ engine size^{slope:.2f} over {len(chosen)} engines "
+            f"(log-log least squares), {sum(row[2] for row in chosen):.1f}s in all"
+        )
     return 0
 
 
