@@ -295,7 +295,7 @@ def compile_engine(argv: list[str], backend: Backend) -> int:
 
     model_sha256 = artifacts.sha256_file(args.model)
     model = {"inputs": inputs, "name": args.model_name, "sha256": model_sha256, "size": args.model.stat().st_size}
-    model |= {key: value for key, value in facts.items() if key != "external_data"}
+    model |= facts
     data = _model_data(args.model_data)
     if data:
         model["external_data"] = data

@@ -100,10 +100,8 @@ class OnnxRuntimeBackend:
             raise EngineBuildError(str(error)) from None
 
     def model_facts(self, model: Path) -> dict[str, object]:
-        proto, data = self._structure(model)
+        proto, _data = self._structure(model)
         facts: dict[str, object] = {"nodes": models.node_count(proto), "opsets": _opsets(proto)}
-        if data:
-            facts["external_data"] = data
         stripped = models.initializer_inputs(proto)
         if stripped:
             facts["initializers_listed_as_inputs"] = len(stripped)
