@@ -325,8 +325,8 @@ def compile_engine(argv: list[str], backend: Backend) -> int:
     artifacts.write_atomically(args.sidecar, artifacts.sidecar_text(engine_sha256, file_name).encode())
     artifacts.write_atomically(args.record, artifacts.canonical_json(record).encode())
     if args.timings:
-        phases = {"read": finished - started - sum(getattr(backend, "timings", {}).values())}
-        phases |= getattr(backend, "timings", {})
+        measured = getattr(backend, "timings", {})
+        phases = {"read": finished - started - sum(measured.values())} | measured
         args.timings.write_text(json.dumps(phases, sort_keys=True) + "\n", encoding="utf-8")
     return 0
 

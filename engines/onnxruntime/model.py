@@ -68,6 +68,12 @@ def _external(tensor: onnx.TensorProto) -> dict[str, str] | None:
     return {entry.key: entry.value for entry in tensor.external_data}
 
 
+def _span(entries: dict[str, str], available: int) -> tuple[int, int]:
+    """(offset, length) of an external tensor's bytes in a file of `available` bytes (no length: to the end)."""
+    offset = int(entries.get("offset", "0") or 0)
+    return offset, int(entries["length"]) if entries.get("length") else available - offset
+
+
 def read_structure(model: Path) -> onnx.ModelProto:
     """The model's graph without the bytes of external tensors."""
     name = model.name
@@ -111,9 +117,8 @@ def external_data(model: Path, proto: onnx.ModelProto) -> dict[str, int]:
                 f"{where}, which is not beside the model; give the file to the engine as model_data "
                 f"(in the same directory as the model), or re-save the model with its weights inline"
             )
-        offset = int(entries.get("offset", "0") or 0)
         available = path.stat().st_size
-        length = int(entries["length"]) if entries.get("length") else available - offset
+        offset, length = _span(entries, available)
         if offset + length > available:
             raise ModelError(
                 f"{where} at bytes {offset}..{offset + length}, but the file has {available} bytes "
@@ -207,10 +212,11 @@ def inline(model: Path, proto: onnx.ModelProto) -> onnx.ModelProto:
         entries = _external(tensor)
         if entries is None:
             continue
-        offset = int(entries.get("offset", "0") or 0)
-        with open(model.parent / entries["location"], "rb") as stream:
+        path = model.parent / entries["location"]
+        offset, length = _span(entries, path.stat().st_size)
+        with open(path, "rb") as stream:
             stream.seek(offset)
-            data = stream.read(int(entries["length"])) if entries.get("length") else stream.read()
+            data = stream.read(length)
         del tensor.external_data[:]
         tensor.data_location = onnx.TensorProto.DEFAULT
         tensor.raw_data = data

@@ -158,7 +158,7 @@ class Comparison:
 
 
 def compare(
-    source: Path,
+    source: Path | bytes,
     engine: Path,
     *,
     inputs: dict[str, list[int | str]],
@@ -166,6 +166,7 @@ def compare(
     profiles: Sequence,
     precision: str,
     session,
+    seed: int = 0,
 ) -> dict[str, object]:
     """Run both on seeded inputs at every shape to check; raise Disagreement, else return the record's figures."""
     reference = session(source)
@@ -173,7 +174,7 @@ def compare(
         warnings.simplefilter("ignore")
         optimized = session(engine)
     names = [output.name for output in reference.get_outputs()]
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     comparison = Comparison(precision)
     ran_at = shapes_to_run(inputs, profiles)
     for shapes in ran_at:
