@@ -48,37 +48,78 @@ class ConfigError(MinerError):
 
 @dataclass(frozen=True)
 class Finding:
-    """One rule that fires on one config section."""
+    """One problem with one config section: a corpus rule that fires, or a key the class does not declare.
 
-    rule: Rule
-    native_type: str
+    `path` leads from the section key to the offending key: ("GenerationConfig",
+    "watermarking_config", "greenlist_ratio"). `rule` is None for findings that no
+    single rule carries (an undeclared key)."""
+
+    id: str
+    severity: str
+    path: tuple[str, ...]
+    message: str
+    fix: str = ""
+    notes: tuple[str, ...] = ()
+    rule: Rule | None = None
+
+    @property
+    def native_type(self) -> str:
+        return self.rule.native_type if self.rule is not None else ""
 
     @property
     def fields(self) -> list[str]:
-        return fields_of(self.rule.predicate)
+        return fields_of(self.rule.predicate) if self.rule is not None else [self.path[-1]]
 
     @property
-    def message(self) -> str:
-        """The library's message, its varying parts shown as `…`."""
-        if self.rule.emission == "normalise":
-            ((field, value),) = (self.rule.normalises_to or {}).items()
-            return f"{self.native_type} silently sets {field} to {value!r}"
-        pieces = self.rule.message_template.split("{}")
-        return "…".join(piece.replace("{{", "{").replace("}}", "}") for piece in pieces)
-
-    @property
-    def fix(self) -> str:
-        """What the rule's passing example does differently."""
-        positive, negative = self.rule.kwargs_positive, self.rule.kwargs_negative
-        changes = [
-            f"{name}={negative[name]!r}" if name in negative else f"leave {name} unset"
-            for name in sorted(positive.keys() | negative.keys())
-            if positive.get(name, _UNSET) != negative.get(name, _UNSET)
-        ]
-        return "e.g. " + ", ".join(changes) if changes else ""
+    def key(self) -> str:
+        """The offending key's dotted path inside its section: `watermarking_config.greenlist_ratio`."""
+        return ".".join(self.path[1:])
 
     def to_data(self) -> dict[str, Any]:
-        return {"id": self.rule.id, "severity": self.rule.severity, "fields": self.fields, "message": self.message}
+        data = {
+            "id": self.id,
+            "severity": self.severity,
+            "path": list(self.path),
+            "fields": self.fields,
+            "message": self.message,
+        }
+        if self.fix:
+            data["fix"] = self.fix
+        if self.notes:
+            data["notes"] = list(self.notes)
+        return data
+
+
+def rule_message(rule: Rule, native_type: str) -> str:
+    """The library's message, its varying parts shown as `…`."""
+    if rule.emission == "normalise":
+        ((field, value),) = (rule.normalises_to or {}).items()
+        return f"{native_type} silently sets {field} to {value!r}"
+    pieces = rule.message_template.split("{}")
+    return "…".join(piece.replace("{{", "{").replace("}}", "}") for piece in pieces)
+
+
+def rule_fix(rule: Rule) -> str:
+    """What the rule's passing example does differently."""
+    positive, negative = rule.kwargs_positive, rule.kwargs_negative
+    changes = [
+        f"{name}={negative[name]!r}" if name in negative else f"leave {name} unset"
+        for name in sorted(positive.keys() | negative.keys())
+        if positive.get(name, _UNSET) != negative.get(name, _UNSET)
+    ]
+    return "e.g. " + ", ".join(changes) if changes else ""
+
+
+def rule_finding(rule: Rule, section: tuple[str, ...]) -> Finding:
+    fields = fields_of(rule.predicate)
+    return Finding(
+        id=rule.id,
+        severity=rule.severity,
+        path=(*section, fields[0]),
+        message=rule_message(rule, rule.native_type),
+        fix=rule_fix(rule),
+        rule=rule,
+    )
 
 
 _UNSET = object()
@@ -140,8 +181,8 @@ def check_config(corpus: CorpusFile, config: Mapping[str, Any], path: str = "<co
         defaults = corpus.defaults.get(native, {})
         for rule in corpus.rules:
             if rule.native_type == native and evaluate(rule.predicate, kwargs, defaults):
-                findings.append(Finding(rule, native))
-    return sorted(findings, key=lambda f: (SEVERITY_ORDER.index(f.rule.severity), f.rule.id))
+                findings.append(rule_finding(rule, (str(key),)))
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER.index(f.severity), f.id, f.path))
 
 
 def read_config(path: str) -> Any:
@@ -160,7 +201,7 @@ def _report_text(path: str, findings: Sequence[Finding]) -> str:
         return f"{path}: no rule fires"
     lines = [f"{path}: {len(findings)} rule(s) fire"]
     for finding in findings:
-        lines.append(f"  {finding.rule.severity:7} {finding.rule.id}")
+        lines.append(f"  {finding.severity:7} {finding.id}")
         lines.append(f"          fields: {', '.join(finding.fields)}")
         lines.append(f"          library: {finding.message}")
         if finding.fix:
@@ -194,7 +235,7 @@ def main(argv: list[str]) -> int:
     else:
         print("\n".join(_report_text(path, found) for path, found in results.items()))
     failing = SEVERITY_ORDER if args.strict else ("error",)
-    fails = any(f.rule.severity in failing for found in results.values() for f in found)
+    fails = any(f.severity in failing for found in results.values() for f in found)
     return EXIT_ERRORS if fails else EXIT_CLEAN
 
 

@@ -66,7 +66,7 @@ def test_checker_agrees_with_transformers(corpus, path):
     config = read_config(str(path))
     ((native, kwargs),) = config.items()
     findings = check_config(corpus, config, str(path))
-    severities = {f.rule.severity for f in findings}
+    severities = {f.severity for f in findings}
     expected = library_verdict(native, kwargs)
     if expected == {"error"}:
         assert "error" in severities, [f.rule.id for f in findings]
@@ -78,14 +78,14 @@ def test_the_hand_written_configs_cover_every_severity_and_valid_ones(corpus):
     seen = set()
     for path in CONFIGS:
         findings = check_config(corpus, read_config(str(path)), str(path))
-        seen |= {f.rule.severity for f in findings} or {"valid"}
+        seen |= {f.severity for f in findings} or {"valid"}
     assert seen == {"error", "warn", "dormant", "valid"}
     assert len(CONFIGS) >= 10
 
 
 def test_report_names_rule_fields_message_and_fix(corpus):
     (finding,) = [
-        f for f in check_config(corpus, {"GenerationConfig": {"max_new_tokens": 0}}) if f.rule.severity == "error"
+        f for f in check_config(corpus, {"GenerationConfig": {"max_new_tokens": 0}}) if f.severity == "error"
     ]
     assert finding.rule.id == "transformers.GenerationConfig.max_new_tokens_le_0"
     assert finding.fields == ["max_new_tokens"]
