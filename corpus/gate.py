@@ -11,8 +11,20 @@ reasons, never shipped:
 3. negative_does_not_trigger: `kwargs_negative` constructs without raising
    and without the rule's effect;
 4. predicate_consistent: the predicate is true on `kwargs_positive` and false
-   on `kwargs_negative`. Replaying kwargs cannot catch a predicate that fires
-   on the valid side (an inverted lift); this check can.
+   on `kwargs_negative`, each over the class defaults as a checker sees them.
+   Replaying kwargs cannot catch a predicate that fires on the valid side (an
+   inverted lift); this check can;
+5. boundary_holds: for each threshold the predicate compares a field with,
+   the values just across it (and the threshold itself), set on
+   `kwargs_positive`, make the library act exactly where the predicate is
+   true. Examples far from the boundary cannot show a threshold that is off
+   (`temperature <= -0.5` where the library refuses `temperature < 0`).
+
+Rules that pass are then reduced: a rule whose predicate implies another's,
+with the same class, channel and message, is merged into the broader one.
+The gate also records, per rule, which field each `{}` of the message shows
+(`placeholders`), and per class whether an undeclared keyword is refused or
+stored and ignored (`unknown_fields`), from one replay each.
 
 python -m corpus.gate --ssot miners/<lib>/versions.yaml --corpus merged.yaml \
     --validated invariants.validated.yaml --quarantine quarantine.yaml
@@ -21,16 +33,16 @@ python -m corpus.gate --ssot miners/<lib>/versions.yaml --corpus merged.yaml \
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from miners import cli, ssot
 from miners.errors import SchemaError
 from miners.replay import Outcome, replay, stable_text
-from miners.schema.predicate import evaluate
-from miners.schema.rule import CorpusFile, Quarantined, Rule, load_corpus
-from miners.schema.template import matches
+from miners.schema.predicate import COMPARISONS, Atom, Predicate, evaluate, fields_of
+from miners.schema.rule import ClassFacts, CorpusFile, Quarantined, Rule, load_corpus
+from miners.schema.template import matches, placeholder_texts
 
 Replayer = Callable[[Rule, dict], Outcome]
 
@@ -47,6 +59,7 @@ _UNSET = _Unset()
 class Verdict:
     rule: Rule
     failures: tuple[str, ...]  # "<check>: <detail>", in CHECKS order
+    said: str = ""  # what the library said on kwargs_positive, through the rule's channel
 
     @property
     def confirmed(self) -> bool:
@@ -54,17 +67,26 @@ class Verdict:
 
 
 class _Replays:
-    """The rule's two example configs, each replayed once, on first use."""
+    """The rule's two example configs, each replayed once, on first use; other configs on demand.
 
-    def __init__(self, rule: Rule, run: Replayer) -> None:
+    `defaults` are the class defaults a checker evaluates the predicate over."""
+
+    def __init__(self, rule: Rule, run: Replayer, defaults: Mapping[str, Any] | None = None) -> None:
         self.rule, self._run = rule, run
+        self.defaults: Mapping[str, Any] = defaults or {}
         self._outcomes: dict[str, Outcome] = {}
+        self.others: list[tuple[dict[str, Any], Outcome]] = []  # replays beside the two examples
 
     def __getitem__(self, side: str) -> Outcome:
         if side not in self._outcomes:
             kwargs = self.rule.kwargs_positive if side == "positive" else self.rule.kwargs_negative
             self._outcomes[side] = self._run(self.rule, dict(kwargs))
         return self._outcomes[side]
+
+    def of(self, kwargs: Mapping[str, Any]) -> Outcome:
+        outcome = self._run(self.rule, dict(kwargs))
+        self.others.append((dict(kwargs), outcome))
+        return outcome
 
 
 def _said(outcome: Outcome, rule: Rule) -> list[str]:
@@ -150,11 +172,65 @@ def negative_does_not_trigger(rule: Rule, replays: _Replays) -> str | None:
 
 
 def predicate_consistent(rule: Rule, replays: _Replays) -> str | None:
-    """The predicate is true on kwargs_positive and false on kwargs_negative."""
-    if not evaluate(rule.predicate, rule.kwargs_positive):
+    """The predicate is true on kwargs_positive and false on kwargs_negative (over the class defaults)."""
+    if not evaluate(rule.predicate, rule.kwargs_positive, replays.defaults):
         return "the predicate is false on kwargs_positive"
-    if evaluate(rule.predicate, rule.kwargs_negative):
-        return "the predicate is true on kwargs_negative"
+    if evaluate(rule.predicate, rule.kwargs_negative, replays.defaults):
+        return "the predicate is true on kwargs_negative" + (
+            " (with the class defaults)" if evaluate(rule.predicate, rule.kwargs_negative, {}) is False else ""
+        )
+    return None
+
+
+def _atoms(predicate: Predicate) -> list[Atom]:
+    if isinstance(predicate, Atom):
+        return [predicate]
+    return [atom for term in predicate.terms for atom in _atoms(term)]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def boundary_points(atom: Atom, example: Any) -> list[int | float]:
+    """The threshold of a numeric comparison and the nearest values on either side of it, in the
+    example's kind: integers step by 1; floats by a thousandth of the threshold's size (at least
+    0.001), close enough that no check between them goes unseen in practice."""
+    threshold = atom.value
+    if isinstance(example, int) and not isinstance(example, bool) and isinstance(threshold, int):
+        return [threshold - 1, threshold, threshold + 1]
+    step = max(abs(float(threshold)), 1.0) / 1000
+    return [float(threshold) - step, float(threshold), float(threshold) + step]
+
+
+def _shows_effect(outcome: Outcome, rule: Rule, kwargs: Mapping[str, Any]) -> bool | None:
+    """Whether the library acted as the rule says (True), cleanly did not (False), or was
+    stopped by some other check, which says nothing about this one (None)."""
+    if _triggers(outcome, rule, kwargs):
+        return True
+    if outcome.exception is not None:
+        return None
+    return False
+
+
+def boundary_holds(rule: Rule, replays: _Replays) -> str | None:
+    """Just across each threshold the predicate compares a field with, the library agrees with it."""
+    positive = rule.kwargs_positive
+    for atom in _atoms(rule.predicate):
+        if atom.op not in COMPARISONS or atom.of is not None or not _is_number(atom.value):
+            continue
+        example = positive.get(atom.field, replays.defaults.get(atom.field))
+        if not _is_number(example):
+            continue  # the example does not set the field to a number: nothing to move
+        for point in boundary_points(atom, example):
+            kwargs = {**positive, atom.field: point}
+            expected = evaluate(rule.predicate, kwargs, replays.defaults)
+            effect = _shows_effect(replays.of(kwargs), rule, kwargs)
+            if effect is None or effect == expected:
+                continue
+            if expected:
+                return f"{atom.field}={point!r} makes the predicate true, but the library accepts it"
+            return f"{atom.field}={point!r} makes the predicate false, but the library still acts: the threshold is off"
     return None
 
 
@@ -164,18 +240,142 @@ CHECKS: dict[str, Check] = {
     "message_matches_template": message_matches_template,
     "negative_does_not_trigger": negative_does_not_trigger,
     "predicate_consistent": predicate_consistent,
+    "boundary_holds": boundary_holds,
 }
 
 
-def check_rule(rule: Rule, run: Replayer, checks: Mapping[str, Check] = CHECKS) -> Verdict:
-    replays = _Replays(rule, run)
+def placeholders(rule: Rule, replays: Sequence[tuple[Mapping[str, Any], Outcome]]) -> tuple[str | None, ...]:
+    """Per `{}` of the template, the one field whose value (str or repr) the library printed there in
+    every replay that shows the rule's message, else None; () when the template has no `{}`.
+
+    Several replays tell a field's value from a constant that happens to be equal to it (`must be
+    greater than 0, but is 0`): the boundary replays move the value, the constant stays."""
+    seen = []
+    for kwargs, outcome in replays:
+        said = [text for text in _said(outcome, rule) if matches(rule.message_template, text)]
+        texts = placeholder_texts(rule.message_template, said[0]) if said else None
+        if texts:
+            seen.append((kwargs, texts))
+    if not seen:
+        return ()
+    shown: list[str | None] = []
+    for index in range(len(seen[0][1])):
+        names = [
+            name
+            for name in sorted(seen[0][0])
+            if all(texts[index] in (str(kwargs.get(name)), repr(kwargs.get(name))) for kwargs, texts in seen)
+        ]
+        if len(names) > 1:
+            names = [name for name in names if name in fields_of(rule.predicate)]
+        shown.append(names[0] if len(names) == 1 else None)
+    return tuple(shown) if any(shown) else ()
+
+
+def check_rule(
+    rule: Rule, run: Replayer, checks: Mapping[str, Check] = CHECKS, defaults: Mapping[str, Any] | None = None
+) -> Verdict:
+    replays = _Replays(rule, run, defaults)
     failures = []
     for name, check in checks.items():
         problem = check(rule, replays)
         if problem is not None:
             # Reasons are part of the quarantine file: no memory addresses in them.
             failures.append(stable_text(f"{name}: {problem}"))
-    return Verdict(rule, tuple(failures))
+    said = ""
+    if not failures and rule.emission != "normalise":
+        showing = [(rule.kwargs_positive, replays["positive"])] + [
+            (kwargs, outcome) for kwargs, outcome in replays.others if _triggers(outcome, rule, kwargs)
+        ]
+        rule = rule.with_changes(placeholders=placeholders(rule, showing))
+        said = next((t for t in _said(replays["positive"], rule) if matches(rule.message_template, t)), "")
+    return Verdict(rule, tuple(failures), stable_text(said))
+
+
+def _implies(narrow: Predicate, broad: Predicate, points: list[dict[str, Any]], defaults: Mapping[str, Any]) -> bool:
+    return all(evaluate(broad, p, defaults) for p in points if evaluate(narrow, p, defaults))
+
+
+def _probe_points(rule: Rule, other: Rule) -> list[dict[str, Any]] | None:
+    """Configs that decide whether one single-field threshold rule implies another: every threshold
+    of both and the values just beside it, in the examples' kind; None when the two are not
+    single-field numeric comparisons on one field."""
+    atoms = _atoms(rule.predicate) + _atoms(other.predicate)
+    fields = {a.field for a in atoms}
+    if len(fields) != 1 or any(a.op not in COMPARISONS or a.of is not None or not _is_number(a.value) for a in atoms):
+        return None
+    (field,) = fields
+    example = rule.kwargs_positive.get(field)
+    if not _is_number(example):
+        return None
+    values = sorted({point for atom in atoms for point in boundary_points(atom, example)})
+    return [{field: value} for value in values]
+
+
+def _same_message(rule: Rule, other: Rule, said: Mapping[str, str]) -> bool:
+    """One message: one template, or each rule's template matches what the library said for the
+    other's example (two producers template one message differently)."""
+    if rule.message_template == other.message_template:
+        return True
+    return matches(rule.message_template, said.get(other.id, "")) and matches(
+        other.message_template, said.get(rule.id, "")
+    )
+
+
+def reduce_subsumed(
+    rules: list[Rule], facts: Mapping[str, ClassFacts], said: Mapping[str, str] | None = None
+) -> tuple[list[Rule], list[Quarantined]]:
+    """Merges each rule into a broader one of the same class, channel and message, if there is one:
+    the broader keeps its predicate and examples and gains the narrower's producers. `said` is
+    what the library said for each rule's positive example."""
+    said = said or {}
+    kept = {rule.id: rule for rule in rules}
+    merged: list[Quarantined] = []
+    for rule in sorted(rules, key=lambda r: r.id):
+        for other in sorted(rules, key=lambda r: r.id):
+            if other.id == rule.id or other.id not in kept or rule.id not in kept:
+                continue
+            same = (rule.native_type, rule.emission, rule.exception_type, rule.normalises_to) == (
+                other.native_type,
+                other.emission,
+                other.exception_type,
+                other.normalises_to,
+            ) and _same_message(rule, other, said)
+            points = _probe_points(rule, other) if same else None
+            if points is None:
+                continue
+            defaults = facts.get(rule.native_type, ClassFacts()).defaults
+            narrower = _implies(rule.predicate, other.predicate, points, defaults)
+            broader = _implies(other.predicate, rule.predicate, points, defaults)
+            # Of two equivalent rules the one mined first in the producers' order stays.
+            if narrower and (not broader or _rank(other) < _rank(rule)):
+                into = kept[other.id]
+                producers = {*into.cross_validated_by, rule.added_by, *rule.cross_validated_by} - {into.added_by}
+                kept[other.id] = into.with_changes(cross_validated_by=tuple(sorted(producers)))
+                del kept[rule.id]
+                merged.append(
+                    Quarantined(rule, (f"merged: {other.id} says the same, for every config this one covers",))
+                )
+    return [kept[i] for i in sorted(kept)], merged
+
+
+def _rank(rule: Rule) -> tuple[int, str]:
+    order = ("static", "lift:pydantic", "lift:msgspec", "lift:dataclass", "dynamic")
+    return (order.index(rule.added_by), rule.id)
+
+
+UNDECLARED = "kiln_undeclared_keyword"
+
+
+def unknown_field_handling(run: Callable[[dict], Outcome]) -> str | None:
+    """`error` when the class refuses an undeclared keyword (an exception naming it: a TypeError,
+    pydantic's "Unexpected keyword argument"), `dormant` when it builds and keeps quiet about it,
+    None when neither shows (the class cannot be built here)."""
+    outcome = run({UNDECLARED: 1})
+    if outcome.exception is None:
+        return "dormant"
+    if UNDECLARED in outcome.exception_message:
+        return "error"
+    return None
 
 
 def run_gate(spec: ssot.LibrarySpec, corpus: CorpusFile, corpus_path: str) -> tuple[CorpusFile, CorpusFile]:
@@ -192,26 +392,41 @@ def run_gate(spec: ssot.LibrarySpec, corpus: CorpusFile, corpus_path: str) -> tu
     for native in spec.native_types:
         classes[native.name] = spec.import_class(native, installed)
 
-    def run(rule: Rule, kwargs: dict) -> Outcome:
-        native = spec.native_type(rule.native_type)
+    def replay_native(name: str, kwargs: dict) -> Outcome:
+        native = spec.native_type(name)
         return replay(classes[native.name], native, kwargs, library=spec.library)
+
+    def run(rule: Rule, kwargs: dict) -> Outcome:
+        return replay_native(rule.native_type, kwargs)
 
     for rule in corpus.rules:
         if rule.native_type not in classes:
             raise SchemaError(
                 corpus_path, f"native_type {rule.native_type!r} is not in {spec.path}; add it there", rule_id=rule.id
             )
-    verdicts = [check_rule(rule, run) for rule in corpus.rules]
+    verdicts = [check_rule(rule, run, defaults=corpus.defaults(rule.native_type)) for rule in corpus.rules]
+    facts = {
+        name: replace(
+            corpus.facts(name),
+            unknown_fields=unknown_field_handling(
+                lambda kwargs, name=name: replay_native(name, {**spec.native_type(name).constructor_kwargs, **kwargs})
+            ),
+        )
+        for name in sorted(classes)
+    }
+    confirmed, merged = reduce_subsumed(
+        [v.rule for v in verdicts if v.confirmed], facts, {v.rule.id: v.said for v in verdicts if v.confirmed}
+    )
     validated = CorpusFile(
         library=corpus.library,
         library_version=corpus.library_version,
-        rules=tuple(v.rule for v in verdicts if v.confirmed),
-        defaults=corpus.defaults,
+        rules=tuple(confirmed),
+        classes=facts,
     )
     quarantine = CorpusFile(
         library=corpus.library,
         library_version=corpus.library_version,
-        quarantined=tuple(Quarantined(v.rule, v.failures) for v in verdicts if not v.confirmed),
+        quarantined=(*(Quarantined(v.rule, v.failures) for v in verdicts if not v.confirmed), *merged),
     )
     return validated, quarantine
 

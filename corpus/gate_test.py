@@ -11,11 +11,19 @@ import sys
 
 import pytest
 
-from corpus.gate import CHECKS, check_rule, run_gate
+from corpus.gate import (
+    CHECKS,
+    boundary_points,
+    check_rule,
+    placeholders,
+    reduce_subsumed,
+    run_gate,
+    unknown_field_handling,
+)
 from miners import ssot
 from miners.errors import SchemaError
 from miners.replay import replay
-from miners.schema.predicate import from_data
+from miners.schema.predicate import Atom, from_data
 from miners.schema.rule import CorpusFile, load_corpus
 from miners.static.miner import mine
 
@@ -70,14 +78,20 @@ FIXPOINT = {
             {
                 "all": [
                     {"field": "max_new_tokens", "op": "<=", "value": 0},
-                    {"field": "max_new_tokens", "op": "!=", "value": -3},
+                    {"field": "max_new_tokens", "op": "not_in", "value": [-3]},
                 ]
             }
         ),
     ),
-    # The inverted-lift defect: a predicate that fires on the valid side.
+    # The inverted-lift defect: a predicate that fires on the valid side (a membership test,
+    # which boundary_holds does not move across, so only this check sees it).
     "predicate_consistent": lambda r: r.with_changes(
-        predicate=from_data({"field": "max_new_tokens", "op": ">", "value": 0})
+        predicate=from_data({"field": "max_new_tokens", "op": "in", "value": [1, 2]})
+    ),
+    # A threshold too narrow: both examples agree with it, but -1 is refused as well.
+    "boundary_holds": lambda r: r.with_changes(
+        kwargs_positive={"max_new_tokens": -3},
+        predicate=from_data({"field": "max_new_tokens", "op": "<=", "value": -2}),
     ),
 }
 
@@ -108,7 +122,7 @@ def test_an_accepted_positive_fails_positive_triggers(mined, run):
         predicate=from_data({"field": "max_new_tokens", "op": ">=", "value": 5}),
     )
     failed = [f.split(":")[0] for f in check_rule(rule, run).failures]
-    assert failed == ["positive_triggers", "message_matches_template"]
+    assert failed == ["positive_triggers", "message_matches_template", "boundary_holds"]
 
 
 def test_gate_refuses_a_corpus_from_another_version(spec, mined):
@@ -158,3 +172,63 @@ def test_gate_writes_validated_and_quarantine(tmp_path, spec, mined):
     assert again[broken.id].reasons[0].startswith("predicate_consistent:")
     # Quarantine files are compared byte for byte: no memory addresses in them.
     assert " at 0x" not in (tmp_path / "q.yaml").read_text(encoding="utf-8")
+
+
+def test_boundary_points_step_in_the_examples_kind():
+    assert boundary_points(Atom("n", "<", 0), 5) == [-1, 0, 1]
+    assert boundary_points(Atom("t", "<=", -0.5), 0.25) == [-0.501, -0.5, -0.499]
+    assert boundary_points(Atom("t", ">", 0), 2) == [-1, 0, 1]
+    assert boundary_points(Atom("t", ">", 0), 2.0) == [-0.001, 0.0, 0.001]
+
+
+def test_the_predicate_is_evaluated_over_the_class_defaults(mined, run):
+    # Without defaults the negative leaves max_new_tokens unset and the predicate is false;
+    # with a default that trips it, a checker would fire on every config that leaves it unset.
+    good = rule_by_id(mined, "max_new_tokens_le_0").with_changes(kwargs_negative={})
+    assert check_rule(good, run, defaults={}).failures == ()
+    failures = check_rule(good, run, defaults={"max_new_tokens": 0}).failures
+    assert [f.split(":")[0] for f in failures] == ["predicate_consistent"], failures
+
+
+def test_placeholders_name_the_field_the_message_shows(mined, run):
+    rule = rule_by_id(mined, "max_new_tokens_le_0")
+    # `must be greater than 0, but is {value}`: the boundary replays move the value, not the 0.
+    assert check_rule(rule, run).rule.placeholders == (None, "max_new_tokens")
+    # One replay cannot tell the constant 0 from a value of 0.
+    zero = {"max_new_tokens": 0}
+    assert placeholders(rule, [(zero, run(rule, zero))]) == ("max_new_tokens", "max_new_tokens")
+
+
+def test_a_narrower_rule_with_the_same_message_is_merged(mined):
+    broad = rule_by_id(mined, "max_new_tokens_le_0")
+    narrow = broad.with_changes(
+        id="transformers.GenerationConfig.max_new_tokens_le_minus_2",
+        added_by="dynamic",
+        kwargs_positive={"max_new_tokens": -3},
+        predicate=from_data({"field": "max_new_tokens", "op": "<=", "value": -2}),
+    )
+    # On integers `< 1` is `<= 0`: equivalent, so the rule first in the producers' order stays.
+    same = broad.with_changes(
+        id="transformers.GenerationConfig.max_new_tokens_lt_1",
+        added_by="dynamic",
+        predicate=from_data({"field": "max_new_tokens", "op": "<", "value": 1}),
+    )
+    other_message = narrow.with_changes(id="transformers.GenerationConfig.other", message_template="something else")
+    kept, merged = reduce_subsumed([broad, narrow, same, other_message], {})
+    assert [r.id for r in kept] == [broad.id, other_message.id]
+    assert kept[0].cross_validated_by == ("dynamic",)
+    assert sorted(q.rule.id for q in merged) == sorted([narrow.id, same.id])
+    assert all(q.reasons[0].startswith(f"merged: {broad.id}") for q in merged)
+
+
+def test_unknown_keywords_are_refused_or_stored(spec):
+    from miners.replay import replay
+
+    def runner(name):
+        native = spec.native_type(name)
+        cls = spec.import_class(native, spec.installed_version())
+        return lambda kwargs: replay(cls, native, {**native.constructor_kwargs, **kwargs}, library="transformers")
+
+    # GenerationConfig keeps unknown keys as attributes; a dataclass refuses them.
+    assert unknown_field_handling(runner("transformers.GenerationConfig")) == "dormant"
+    assert unknown_field_handling(runner("transformers.ContinuousBatchingConfig")) == "error"

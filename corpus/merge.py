@@ -12,7 +12,8 @@ predicate) are one constraint found by two paths. The merged rule takes:
 
 Different rules that their producers happened to give one id keep it in
 PRODUCER_ORDER, the later ones suffixed with their producer. Class defaults
-from all staging files are merged (they must agree).
+(defaults, declared fields, nested configs) from all staging files are
+merged; defaults and nested configs must agree.
 
 python -m corpus.merge --out merged.yaml staging/a.yaml staging/b.yaml ...
 """
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 
 from miners import cli
 from miners.errors import SchemaError
-from miners.schema.rule import CorpusFile, Rule, load_corpus
+from miners.schema.rule import ClassFacts, CorpusFile, Rule, load_corpus
 
 # Static analysis reads the predicate itself; lifts read declared metadata;
 # dynamic probing infers from observations. Earlier wins for structure.
@@ -65,7 +66,7 @@ def merge(files: Sequence[tuple[str, CorpusFile]]) -> CorpusFile:
         library=first.library,
         library_version=first.library_version,
         rules=tuple(_unique_ids(merged, first_path)),
-        defaults=_merged_defaults(files),
+        classes=_merged_classes(files),
     )
 
 
@@ -89,19 +90,29 @@ def _unique_ids(rules: Sequence[Rule], path: str) -> list[Rule]:
     return unique
 
 
-def _merged_defaults(files: Sequence[tuple[str, CorpusFile]]) -> dict[str, dict[str, object]]:
-    """Every producer's class defaults, one map per native type; producers must agree."""
-    merged: dict[str, dict[str, object]] = {}
+def _merged_classes(files: Sequence[tuple[str, CorpusFile]]) -> dict[str, ClassFacts]:
+    """Every producer's class facts, one per native type: defaults and nested configs must agree,
+    fields are the union, and the first producer that knows how unknown keys are handled says so."""
+    merged: dict[str, ClassFacts] = {}
     for path, staged in files:
-        for native, values in staged.defaults.items():
-            into = merged.setdefault(native, {})
-            for name, value in values.items():
-                if name in into and into[name] != value:
-                    raise SchemaError(
-                        path, f"default of {native}.{name} is {value!r} here but {into[name]!r} elsewhere"
-                    )
-                into[name] = value
-    return {native: dict(sorted(values.items())) for native, values in sorted(merged.items())}
+        for native, facts in staged.classes.items():
+            into = merged.get(native, ClassFacts())
+            for what, mine, theirs in (
+                ("default", facts.defaults, into.defaults),
+                ("nested", facts.nested, into.nested),
+            ):
+                for name, value in mine.items():
+                    if name in theirs and theirs[name] != value:
+                        raise SchemaError(
+                            path, f"{what} of {native}.{name} is {value!r} here but {theirs[name]!r} elsewhere"
+                        )
+            merged[native] = ClassFacts(
+                defaults=dict(sorted({**into.defaults, **facts.defaults}.items())),
+                fields=tuple(sorted(set(into.fields) | set(facts.fields))),
+                nested=dict(sorted({**into.nested, **facts.nested}.items())),
+                unknown_fields=into.unknown_fields or facts.unknown_fields,
+            )
+    return dict(sorted(merged.items()))
 
 
 def main(argv: list[str]) -> int:

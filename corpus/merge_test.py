@@ -10,7 +10,7 @@ import pytest
 from corpus.merge import merge
 from miners.errors import SchemaError
 from miners.schema.predicate import from_data
-from miners.schema.rule import CorpusFile, Rule, Source
+from miners.schema.rule import ClassFacts, CorpusFile, Rule, Source
 
 
 def rule(**changes) -> Rule:
@@ -82,11 +82,19 @@ def test_membership_order_does_not_split_a_rule():
     assert merged.cross_validated_by == ("dynamic",)
 
 
-def test_defaults_are_merged_and_must_agree():
-    a = CorpusFile("demo", "1.0", rules=(rule(),), defaults={"demo.Config": {"size": 1}})
-    b = CorpusFile("demo", "1.0", rules=(), defaults={"demo.Config": {"mode": "x"}})
-    assert merge([("a.yaml", a), ("b.yaml", b)]).defaults == {"demo.Config": {"mode": "x", "size": 1}}
-    c = CorpusFile("demo", "1.0", rules=(), defaults={"demo.Config": {"size": 2}})
+def test_class_facts_are_merged_and_defaults_must_agree():
+    a = CorpusFile(
+        "demo", "1.0", rules=(rule(),), classes={"demo.Config": ClassFacts(defaults={"size": 1}, fields=("size",))}
+    )
+    b = CorpusFile(
+        "demo",
+        "1.0",
+        rules=(),
+        classes={"demo.Config": ClassFacts(defaults={"mode": "x"}, fields=("mode",), unknown_fields="error")},
+    )
+    merged = merge([("a.yaml", a), ("b.yaml", b)]).facts("demo.Config")
+    assert merged == ClassFacts(defaults={"mode": "x", "size": 1}, fields=("mode", "size"), unknown_fields="error")
+    c = CorpusFile("demo", "1.0", rules=(), classes={"demo.Config": ClassFacts(defaults={"size": 2})})
     with pytest.raises(SchemaError, match=r"default of demo\.Config\.size is 2 here but 1 elsewhere"):
         merge([("a.yaml", a), ("c.yaml", c)])
 

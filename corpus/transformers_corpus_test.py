@@ -37,6 +37,9 @@ def test_quarantine_holds_exactly_the_known_cases():
     quarantine = load_corpus(QUARANTINE)
     for entry in quarantine.quarantined:
         rule, reasons = entry.rule, entry.reasons
+        if reasons[0].startswith("merged: "):
+            # Not a failure: the gate merged it into a broader rule with the same message.
+            continue
         if rule.native_type == "transformers.BitsAndBytesConfig":
             # Its constructor builds torch dtypes before any check runs; the hub has no torch.
             assert any("name 'torch' is not defined" in reason for reason in reasons), (rule.id, reasons)

@@ -54,7 +54,12 @@ def _word(value: Any) -> str:
 
 
 def atom_slug(atom: Atom) -> str:
+    """`le_0`, `is_falsy`; on a part of the field, the part first: `length_ne_2`, `any_item_is_falsy`."""
+    if atom.of is not None:
+        return f"{atom.of}_{atom_slug(Atom(atom.field, atom.op, atom.value))}"
     op = _OP_WORDS[atom.op]
+    if atom.op == "type_is" and isinstance(atom.value, list) and len(atom.value) > 1:
+        return "wrong_type"  # the types the library refuses: too many to spell out
     if atom.op in ("present", "absent"):
         return op
     if atom.op in ("in", "not_in") and atom.value == list(FALSY):

@@ -72,6 +72,9 @@ class NativeType:
     # (msgspec checks constraints when converting, not on direct construction).
     construct: str = "call"
     clusters: tuple[Cluster, ...] = ()
+    # Fields that take a config of another native type, or a mapping of its arguments, where
+    # the annotations do not say so (transformers' `kwargs.pop("watermarking_config")`).
+    nested: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def class_name(self) -> str:
@@ -228,7 +231,7 @@ def load(path: str, *, display: str | None = None) -> LibrarySpec:
         entry = natives_data[name]
         if not isinstance(entry, Mapping) or not isinstance(entry.get("module"), str):
             raise _fail(shown, f"native_types.{name} needs a 'module'")
-        extra = set(entry) - {"module", "validators", "replay", "constructor_kwargs", "construct", "clusters"}
+        extra = set(entry) - {"module", "validators", "replay", "constructor_kwargs", "construct", "clusters", "nested"}
         if extra:
             raise _fail(shown, f"native_types.{name} has unknown keys {', '.join(sorted(extra))}")
         validators = entry.get("validators") or []
@@ -237,6 +240,11 @@ def load(path: str, *, display: str | None = None) -> LibrarySpec:
         constructor_kwargs = entry.get("constructor_kwargs") or {}
         if not isinstance(constructor_kwargs, Mapping):
             raise _fail(shown, f"native_types.{name}.constructor_kwargs must be a mapping")
+        nested = entry.get("nested") or {}
+        if not isinstance(nested, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) and v in natives_data for k, v in nested.items()
+        ):
+            raise _fail(shown, f"native_types.{name}.nested must map field names to native types listed here")
         construct = entry.get("construct", "call")
         if construct not in CONSTRUCTORS:
             raise _fail(shown, f"native_types.{name}.construct must be one of {', '.join(CONSTRUCTORS)}")
@@ -249,6 +257,7 @@ def load(path: str, *, display: str | None = None) -> LibrarySpec:
                 dict(constructor_kwargs),
                 construct,
                 _clusters(entry.get("clusters"), shown, name),
+                dict(sorted(nested.items())),
             )
         )
     absent = data.get("absent_modules") or []

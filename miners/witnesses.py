@@ -120,6 +120,18 @@ def _fits_type(value: Any, types: frozenset[str]) -> bool:
 
 def _values_for(atom: Atom, field: str) -> list[Any]:
     """Values that test one atom on `field`: both sides of it, most telling first."""
+    if atom.of in ("any_item", "all_items"):
+        # One-item lists of the values that test the item, and the empty list (no item at all).
+        if atom.op in ("in", "not_in") and atom.value == list(FALSY):
+            # An item's truthiness: items are most often strings (stop words), then numbers.
+            items: list[Any] = ["", "value", 0, 1]
+        else:
+            items = _values_for(Atom(field, atom.op, atom.value), field)
+        return [[item] for item in items if item is not OMIT] + [[]]
+    if atom.of == "length":
+        if not _is_number(atom.value):
+            return [[], [1], [1, 1]]
+        return [[1] * n for n in _neighbours(int(atom.value)) if n >= 0]
     value = atom.value
     if atom.op in PRESENCE:
         return [OMIT, None]
@@ -152,7 +164,7 @@ def _partner_values(predicate: Predicate, field: str, partners: list[str]) -> li
     for atom in _atoms(predicate):
         if atom.field in partners and atom.op in ("in", "not_in") and isinstance(atom.value, list):
             pool += [v for v in atom.value if _is_number(v)]
-        elif atom.field in partners and _is_number(atom.value):
+        elif atom.field in partners and atom.of is None and _is_number(atom.value):
             pool.append(atom.value)
     return pool
 
@@ -185,7 +197,7 @@ def candidates(predicate: Predicate, field: str, declared: Declared | None = Non
             partners.append(atom.value.field if atom.field == field else atom.field)
         elif atom.field == field:
             pool += _values_for(atom, field)
-    numbers = sorted({a.value for a in _atoms(predicate) if a.field == field and _is_number(a.value)})
+    numbers = sorted({a.value for a in _atoms(predicate) if a.field == field and a.of is None and _is_number(a.value)})
     for low, high in itertools.pairwise(numbers):
         # Between two bounds (`0 < x < 1`): the midpoint, a float unless it is whole.
         middle = (low + high) / 2
@@ -200,7 +212,10 @@ def candidates(predicate: Predicate, field: str, declared: Declared | None = Non
     if declared.has_default:
         pool.append(declared.default)
     if types and not tests_type:
-        pool = [value for value in pool if _fits_type(value, types)]
+        # A value the predicate itself compares the field with is the point, whatever the
+        # declaration says (`if self.logprobs is True` on an int field).
+        compared = [a.value for a in _atoms(predicate) if a.field == field and a.of is None]
+        pool = [value for value in pool if _fits_type(value, types) or _among(value, compared)]
     if declared.choices is not None and not tests_type and not _tests_choices(predicate, field, declared.choices):
         pool = [v for v in pool if v is OMIT or _among(v, declared.choices)]
         pool += list(declared.choices)

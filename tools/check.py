@@ -23,6 +23,7 @@ findings; `load_library_corpus("transformers")` loads the checked-in corpus.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import re
@@ -90,13 +91,19 @@ class Finding:
         return data
 
 
-def rule_message(rule: Rule, native_type: str) -> str:
-    """The library's message, its varying parts shown as `…`."""
+def rule_message(rule: Rule, native_type: str, values: Mapping[str, Any] | None = None) -> str:
+    """The library's message, with the config's own values where the rule knows which field a
+    `{}` shows (its `placeholders`), and `…` for the other varying parts."""
     if rule.emission == "normalise":
         ((field, value),) = (rule.normalises_to or {}).items()
         return f"{native_type} silently sets {field} to {value!r}"
-    pieces = rule.message_template.split("{}")
-    return "…".join(piece.replace("{{", "{").replace("}}", "}") for piece in pieces)
+    pieces = [piece.replace("{{", "{").replace("}}", "}") for piece in rule.message_template.split("{}")]
+    shown = []
+    for index in range(len(pieces) - 1):
+        field = rule.placeholders[index] if index < len(rule.placeholders) else None
+        value = (values or {}).get(field, _UNSET) if field is not None else _UNSET
+        shown.append("…" if value is _UNSET else str(value))
+    return "".join(piece + filled for piece, filled in zip(pieces, [*shown, ""], strict=True))
 
 
 def rule_fix(rule: Rule) -> str:
@@ -110,15 +117,46 @@ def rule_fix(rule: Rule) -> str:
     return "e.g. " + ", ".join(changes) if changes else ""
 
 
-def rule_finding(rule: Rule, section: tuple[str, ...]) -> Finding:
+def rule_finding(
+    rule: Rule,
+    section: tuple[str, ...],
+    kwargs: Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+) -> Finding:
+    """A fired rule's finding at `section`: the path to its first field, its message filled with the
+    config's values, and a note for each field the predicate took from the class defaults."""
+    kwargs, defaults = kwargs or {}, defaults or {}
     fields = fields_of(rule.predicate)
+    notes = tuple(
+        f"{name} defaults to {defaults[name]!r}" for name in fields if name not in kwargs and name in defaults
+    )
+    set_fields = [name for name in fields if name in kwargs]
     return Finding(
         id=rule.id,
         severity=rule.severity,
-        path=(*section, fields[0]),
-        message=rule_message(rule, rule.native_type),
+        path=(*section, (set_fields or fields)[0]),
+        message=rule_message(rule, rule.native_type, {**defaults, **kwargs}),
         fix=rule_fix(rule),
+        notes=notes,
         rule=rule,
+    )
+
+
+def unknown_field_finding(
+    library: str, native: str, key: str, at: tuple[str, ...], *, handling: str, declared: Sequence[str]
+) -> Finding:
+    """A keyword the class does not declare: refused (`error`) or stored and ignored (`dormant`)."""
+    name = native.rsplit(".", 1)[-1]
+    effect = "refuses it (TypeError)" if handling == "error" else "stores it and ignores it"
+    close = difflib.get_close_matches(key, declared, n=1, cutoff=0.75)
+    return Finding(
+        id=f"{library}.{name}.unknown_field",
+        severity=handling,
+        path=(*at, key),
+        message=f"`{key}` is not a parameter of {name}: {library} {effect}",
+        fix=f"did you mean `{close[0]}`?"
+        if close
+        else f"remove `{key}`; {name} takes: " + ", ".join(declared[:12]) + (", ..." if len(declared) > 12 else ""),
     )
 
 
@@ -159,7 +197,7 @@ def parse_library_spec(spec: str) -> tuple[str, str | None]:
 
 
 def _section_type(corpus: CorpusFile, key: str, path: str) -> str:
-    natives = sorted({r.native_type for r in corpus.rules} | set(corpus.defaults))
+    natives = sorted({r.native_type for r in corpus.rules} | set(corpus.classes))
     for native in natives:
         if key in (native, native.rsplit(".", 1)[-1]):
             return native
@@ -169,20 +207,41 @@ def _section_type(corpus: CorpusFile, key: str, path: str) -> str:
     )
 
 
+def check_section(corpus: CorpusFile, native: str, kwargs: Any, at: tuple[str, ...], path: str) -> list[Finding]:
+    """The findings on one config of `native`, and on the configs nested in it, at key path `at`."""
+    if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
+        raise ConfigError(f"{path}: {'.'.join(at)}: expected a mapping of argument names to values, got {kwargs!r}")
+    facts = corpus.facts(native)
+    findings = [
+        rule_finding(rule, at, kwargs, facts.defaults)
+        for rule in corpus.rules
+        if rule.native_type == native and evaluate(rule.predicate, kwargs, facts.defaults)
+    ]
+    if facts.unknown_fields is not None and facts.fields:
+        declared = sorted(facts.fields)
+        for key in sorted(kwargs):
+            # Leading underscores are the library's own bookkeeping (`_from_model_config`).
+            if key not in facts.fields and not key.startswith("_"):
+                findings.append(
+                    unknown_field_finding(
+                        corpus.library, native, key, at, handling=facts.unknown_fields, declared=declared
+                    )
+                )
+    for field, nested in sorted(facts.nested.items()):
+        # A mapping here is the nested config's arguments; the library builds that config from it.
+        if isinstance(kwargs.get(field), Mapping):
+            findings += check_section(corpus, nested, kwargs[field], (*at, field), path)
+    return findings
+
+
 def check_config(corpus: CorpusFile, config: Mapping[str, Any], path: str = "<config>") -> list[Finding]:
-    """The rules of `corpus` that fire on `config` (class name -> kwargs), most severe first."""
+    """The findings on `config` (class name -> kwargs), most severe first."""
     if not isinstance(config, Mapping):
         raise ConfigError(f"{path}: a config file must map class names to their keyword arguments")
     findings: list[Finding] = []
     for key, kwargs in config.items():
-        native = _section_type(corpus, str(key), path)
-        if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
-            raise ConfigError(f"{path}: {key}: expected a mapping of argument names to values, got {kwargs!r}")
-        defaults = corpus.defaults.get(native, {})
-        for rule in corpus.rules:
-            if rule.native_type == native and evaluate(rule.predicate, kwargs, defaults):
-                findings.append(rule_finding(rule, (str(key),)))
-    return sorted(findings, key=lambda f: (SEVERITY_ORDER.index(f.severity), f.id, f.path))
+        findings += check_section(corpus, _section_type(corpus, str(key), path), kwargs, (str(key),), path)
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER.index(f.severity), f.path, f.id))
 
 
 def read_config(path: str) -> Any:
@@ -202,8 +261,10 @@ def _report_text(path: str, findings: Sequence[Finding]) -> str:
     lines = [f"{path}: {len(findings)} rule(s) fire"]
     for finding in findings:
         lines.append(f"  {finding.severity:7} {finding.id}")
-        lines.append(f"          fields: {', '.join(finding.fields)}")
+        lines.append(f"          at: {'.'.join(finding.path)}")
         lines.append(f"          library: {finding.message}")
+        for note in finding.notes:
+            lines.append(f"          note: {note}")
         if finding.fix:
             lines.append(f"          fix: {finding.fix}")
     return "\n".join(lines)

@@ -84,13 +84,13 @@ def test_the_hand_written_configs_cover_every_severity_and_valid_ones(corpus):
 
 
 def test_report_names_rule_fields_message_and_fix(corpus):
-    (finding,) = [
-        f for f in check_config(corpus, {"GenerationConfig": {"max_new_tokens": 0}}) if f.severity == "error"
-    ]
+    (finding,) = [f for f in check_config(corpus, {"GenerationConfig": {"max_new_tokens": 0}}) if f.severity == "error"]
     assert finding.rule.id == "transformers.GenerationConfig.max_new_tokens_le_0"
     assert finding.fields == ["max_new_tokens"]
-    assert finding.message == "`max_new_tokens` must be greater than …, but is …."
+    # The library's constant stays `…`; the config's own value is filled in.
+    assert finding.message == "`max_new_tokens` must be greater than …, but is 0."
     assert finding.fix == "e.g. max_new_tokens=1"
+    assert finding.path == ("GenerationConfig", "max_new_tokens")
 
 
 def test_unknown_class_and_malformed_files_are_clear_errors(corpus, tmp_path):
@@ -126,8 +126,10 @@ def test_cli_exit_codes_and_json(tmp_path):
     report = json.loads(failing.stdout)
     assert report["tools/testdata/configs/zero_new_tokens.yaml"][0] == {
         "fields": ["max_new_tokens"],
+        "fix": "e.g. max_new_tokens=1",
         "id": "transformers.GenerationConfig.max_new_tokens_le_0",
-        "message": "`max_new_tokens` must be greater than …, but is ….",
+        "message": "`max_new_tokens` must be greater than …, but is 0.",
+        "path": ["transformers.GenerationConfig", "max_new_tokens"],
         "severity": "error",
     }
     assert {f["severity"] for f in report["tools/testdata/configs/greedy_with_temperature.yaml"]} == {"dormant"}

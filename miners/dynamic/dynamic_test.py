@@ -90,3 +90,51 @@ def test_templates_fit_exactly(rows, expected):
     found = [p for _, p in infer.candidates(cluster, evidence)]
     assert expected in found
     assert from_data({"field": "n", "op": "==", "value": 0}) not in found  # does not explain -1
+
+
+class TypedConfig:
+    """Checks its types itself, as vLLM's SamplingParams does: `n` must be an int, `stop` a list of
+    strings; `scale` is converted with float(), so a numeric string gets through."""
+
+    def __init__(self, n: int = 1, stop: list | None = None, scale: float = 1.0) -> None:
+        if not isinstance(n, int):
+            raise TypeError(f"n must be an int, got {type(n).__name__}")
+        if stop is not None and not isinstance(stop, list):
+            raise TypeError(f"stop must be a list, got {stop!r}")
+        self.n, self.stop, self.scale = n, stop, float(scale)
+
+
+def typed_native():
+    return NativeType("demo.TypedConfig", "demo", (), (), {}, "call", ())
+
+
+def test_type_rules_name_only_types_refused_for_every_sample():
+    from miners.dynamic.types import probe_types
+    from miners.introspect.declarations import declared_fields
+
+    def run(kwargs):
+        return probe.probe(TypedConfig, typed_native(), kwargs, "demo")
+
+    found = {f.field: f for f in probe_types(run, {}, declared_fields(TypedConfig), [])}
+    # bool is an int to isinstance(), so n takes True: only non-numbers are refused.
+    assert found["n"].refused == ("float", "str", "list", "dict", "NoneType")
+    assert found["n"].template == "n must be an int, got {}"
+    assert found["stop"].refused == ("float", "int", "str", "bool", "dict")
+    assert found["stop"].negative == {"stop": None}
+    # float("7") and float(True) work: a str or a bool is not always refused, so no rule says so.
+    assert set(found["scale"].refused) == {"list", "dict", "NoneType"}
+
+
+def test_no_type_rules_for_a_class_that_cannot_be_built():
+    from miners.dynamic.types import probe_types
+
+    class NeedsModel:
+        def __init__(self, model: str = "remote/model", n: int = 1) -> None:
+            raise OSError("cannot resolve the model offline")
+
+    def run(kwargs):
+        return probe.probe(NeedsModel, typed_native(), kwargs, "demo")
+
+    from miners.introspect.declarations import declared_fields
+
+    assert probe_types(run, {}, declared_fields(NeedsModel), []) == []

@@ -16,9 +16,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from miners.dynamic import infer, messages, probe
+from miners.dynamic import infer, messages, probe, types
+from miners.introspect.declarations import declared_fields, nested_fields
 from miners.naming import rule_id
-from miners.schema.predicate import Predicate, evaluate, fields_of, normalised
+from miners.schema.predicate import Atom, Predicate, evaluate, fields_of, normalised
 from miners.schema.rule import CorpusFile, Dropped, Rule, Source
 from miners.ssot import Cluster, LibrarySpec, NativeType
 from miners.static.conditions import Untranslatable, plain_value
@@ -227,14 +228,55 @@ def mine_native(cls: type, native: NativeType, library: str, taken: set[str]) ->
     return rules, dropped
 
 
+def type_rules(cls: type, native: NativeType, library: str, natives: dict[str, type], taken: set[str]) -> list[Rule]:
+    """The plain types the library refuses for each declared field and nested-config field (types.py)."""
+    base = dict(native.constructor_kwargs)
+    nested = nested_fields(cls, natives, native.nested)
+
+    def run(kwargs: Any) -> probe.Row:
+        return probe.probe(cls, native, kwargs, library)
+
+    rules = []
+    source = _source(cls, native)
+    for found in types.probe_types(run, base, declared_fields(cls), sorted(nested), skip=sorted(base)):
+        refused = list(found.refused)
+        if "int" in refused and "bool" not in refused:
+            refused.remove("int")  # `type_is int` holds for True too, which the library takes
+        if not refused:
+            continue
+        predicate = Atom(found.field, "type_is", refused if len(refused) > 1 else refused[0])
+        identifier = rule_id(library, native.name, predicate, found.template, taken, primary=found.field)
+        taken.add(identifier)
+        rules.append(
+            Rule(
+                id=identifier,
+                native_type=native.name,
+                severity="error",
+                predicate=predicate,
+                kwargs_positive=dict(sorted(found.positive.items())),
+                kwargs_negative=dict(sorted(found.negative.items())),
+                message_template=found.template,
+                emission="raise",
+                source=source,
+                added_by="dynamic",
+                exception_type=_exception_name(found.exception_type),
+                observed_messages=found.observed,
+            )
+        )
+    return rules
+
+
 def mine(spec: LibrarySpec) -> CorpusFile:
     version = spec.check_installed_version("dynamic")
     rules: list[Rule] = []
     dropped: list[Dropped] = []
     taken: set[str] = set()
+    natives = {native.name: spec.import_class(native, version) for native in spec.native_types}
     for native in spec.native_types:
+        cls = natives[native.name]
         if native.clusters:
-            found, lost = mine_native(spec.import_class(native, version), native, spec.library, taken)
+            found, lost = mine_native(cls, native, spec.library, taken)
             rules += found
             dropped += lost
+        rules += type_rules(cls, native, spec.library, natives, taken)
     return CorpusFile(library=spec.library, library_version=version, rules=tuple(rules), dropped=tuple(dropped))

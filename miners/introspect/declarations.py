@@ -13,6 +13,7 @@ import ast
 import dataclasses
 import inspect
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,17 +110,55 @@ def _declared(annotation: Any, default: Any) -> Declared:
     return Declared(frozenset(_from_object(annotation)), choices, _plain_default(default))
 
 
+def _struct_fields(cls: type) -> list[tuple[str, Any, Any]] | None:
+    """(name, annotation, default) of a msgspec.Struct's fields, or None for other classes."""
+    names = getattr(cls, "__struct_fields__", None)
+    if not isinstance(names, tuple):
+        return None
+    defaults = getattr(cls, "__struct_defaults__", ())
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # unresolvable forward references: the names and defaults still hold
+        hints = {}
+    first_default = len(names) - len(defaults)
+    found = []
+    for index, name in enumerate(names):
+        default = _NO_DEFAULT
+        if index >= first_default:
+            default = defaults[index - first_default]
+            # msgspec marks default factories (list, dict) with a `factory` object.
+            factory = getattr(default, "factory", None)
+            if callable(factory) and type(default).__name__ == "Factory":
+                try:
+                    default = factory()
+                except Exception:
+                    default = _NO_DEFAULT
+            elif type(default).__name__ == "_NoDefault":
+                default = _NO_DEFAULT
+        found.append((name, hints.get(name), default))
+    return found
+
+
 def declared_fields(cls: type) -> dict[str, Declared]:
-    """Field -> its declaration, for pydantic models and dataclasses, and constructor parameters."""
+    """Field -> its declaration, for pydantic models, dataclasses and msgspec structs, and constructor parameters."""
     found: dict[str, Declared] = {}
     pydantic_fields = getattr(cls, "__pydantic_fields__", None)
-    if isinstance(pydantic_fields, dict):
+    struct_fields = _struct_fields(cls)
+    if struct_fields is not None:
+        for name, annotation, default in struct_fields:
+            found[name] = _declared(annotation, default)
+    elif isinstance(pydantic_fields, dict):
         for name, info in pydantic_fields.items():
             default = info.default if type(info.default).__name__ != "PydanticUndefinedType" else _NO_DEFAULT
             found[name] = _declared(info.annotation, default)
     elif dataclasses.is_dataclass(cls):
         for item in dataclasses.fields(cls):
             default = item.default if item.default is not dataclasses.MISSING else _NO_DEFAULT
+            if default is _NO_DEFAULT and item.default_factory is not dataclasses.MISSING:
+                try:
+                    default = item.default_factory()
+                except Exception:  # a factory that needs more than nothing: no default to show
+                    default = _NO_DEFAULT
             found[item.name] = _declared(item.type, default)
     try:
         parameters = inspect.signature(cls.__init__).parameters
@@ -132,3 +171,49 @@ def declared_fields(cls: type) -> dict[str, Declared]:
         default = param.default if param.default is not inspect.Parameter.empty else _NO_DEFAULT
         found[name] = _declared(annotation, default)
     return {name: found[name] for name in sorted(found) if not name.startswith("_")}
+
+
+def annotated_classes(cls: type) -> dict[str, tuple[type, ...]]:
+    """Field -> the classes its annotation names (`CompilationConfig | None` -> (CompilationConfig,)),
+    for the fields of pydantic models, dataclasses and msgspec structs and annotated parameters."""
+    annotations: dict[str, Any] = {}
+    try:
+        annotations.update(typing.get_type_hints(cls))
+    except Exception:  # forward references that do not resolve: read what __annotations__ holds
+        for klass in reversed(cls.__mro__):
+            annotations.update(getattr(klass, "__annotations__", {}) or {})
+    try:
+        for name, param in inspect.signature(cls.__init__).parameters.items():
+            if param.annotation is not inspect.Parameter.empty and name not in annotations:
+                annotations[name] = param.annotation
+    except (TypeError, ValueError):
+        pass
+
+    def classes(annotation: Any) -> set[type]:
+        # Only the alternatives of a union: `list[X]` takes a list, not an X.
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            return classes(typing.get_args(annotation)[0])
+        if origin is typing.Union or (origin is not None and origin.__name__ == "UnionType"):
+            return set().union(*(classes(arg) for arg in typing.get_args(annotation)))
+        return {annotation} if isinstance(annotation, type) and origin is None else set()
+
+    found = {}
+    for name, annotation in annotations.items():
+        named = classes(annotation)
+        if named and not name.startswith("_"):
+            found[name] = tuple(sorted(named, key=lambda c: f"{c.__module__}.{c.__qualname__}"))
+    return found
+
+
+def nested_fields(cls: type, natives: Mapping[str, type], declared: Mapping[str, str]) -> dict[str, str]:
+    """Field -> the native type whose config it takes: from annotations naming one of `natives`
+    (native type name -> class), and the SSOT's own `declared` ones, which win."""
+    found = {}
+    for name, classes in annotated_classes(cls).items():
+        for native_name, native_cls in sorted(natives.items()):
+            if native_cls is not cls and native_cls in classes:
+                found[name] = native_name
+                break
+    found.update(declared)
+    return dict(sorted(found.items()))

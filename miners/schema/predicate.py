@@ -13,9 +13,18 @@ In YAML:
           - {field: num_beams, op: "==", value: null}
           - {field: num_beams, op: "==", value: 1}
 
+An atom may test a part of the field instead of the field itself, with `of`:
+`length` compares the field's length (of a string, list or mapping);
+`any_item` / `all_items` test the items of a list field (of a string: its
+characters, as Python iterates it), true when any item (every item) passes
+the comparison:
+
+    {field: stop, of: any_item, op: in, value: [null, false, "", [], {}]}
+
 A rule fires when its predicate is true. Fields are looked up in the config
 first, then in the class defaults when given; a field found in neither is
-unknown, and every atom on an unknown field is false except `absent`.
+unknown, and every atom on an unknown field is false except `absent`. An atom
+with `of` on a value that has no length, or no items, is false too.
 """
 
 from __future__ import annotations
@@ -32,6 +41,11 @@ DIVISIBILITY = ("divisible_by", "not_divisible_by")
 TYPE_TESTS = ("type_is", "type_is_not")
 PRESENCE = ("present", "absent")
 OPERATORS = COMPARISONS + MEMBERSHIP + DIVISIBILITY + TYPE_TESTS + PRESENCE
+
+# What part of the field an atom tests (`of`); absent: the field's value itself.
+PARTS = ("length", "any_item", "all_items")
+# Negating an atom on items swaps the quantifier: not (any item < 0) is (every item >= 0).
+PART_NEGATION = {"length": "length", "any_item": "all_items", "all_items": "any_item"}
 
 # The operator that is true exactly when the given one is false (on known values).
 NEGATION = {
@@ -87,6 +101,7 @@ class Atom:
     field: str
     op: str
     value: Any = None
+    of: str | None = None  # one of PARTS, or None for the field's value
 
     def fields(self) -> Iterator[str]:
         yield self.field
@@ -168,10 +183,16 @@ def from_data(data: Any) -> Predicate:
             return cls(tuple(from_data(term) for term in terms))
     if "op" not in keys or "field" not in keys:
         raise PredicateError(f"an atom needs 'field' and 'op', got keys {sorted(keys)}")
-    unknown = keys - {"field", "op", "value"}
+    unknown = keys - {"field", "op", "value", "of"}
     if unknown:
         raise PredicateError(f"unknown atom keys {sorted(unknown)}")
-    op, field = data["op"], data["field"]
+    op, field, part = data["op"], data["field"], data.get("of")
+    if part is not None and part not in PARTS:
+        raise PredicateError(f"unknown 'of' {part!r}; known parts: {', '.join(PARTS)}")
+    if part is not None and op in PRESENCE:
+        raise PredicateError(f"operator {op!r} tests the field itself and takes no 'of'")
+    if part == "length" and op not in COMPARISONS + MEMBERSHIP:
+        raise PredicateError(f"a length is compared (==, <, in, ...), not tested with {op!r}")
     if op not in OPERATORS:
         raise PredicateError(f"unknown operator {op!r}; known operators: {', '.join(OPERATORS)}")
     if not isinstance(field, str) or not field.isidentifier():
@@ -199,12 +220,14 @@ def from_data(data: Any) -> Predicate:
         and (isinstance(value, bool) or not isinstance(value, (int, float)) or value == 0)
     ):
         raise PredicateError(f"operator {op!r} needs a non-zero number or a field reference, got {raw!r}")
-    return Atom(field, op, value)
+    return Atom(field, op, value, part)
 
 
 def to_data(predicate: Predicate) -> dict[str, Any]:
     if isinstance(predicate, Atom):
         data: dict[str, Any] = {"field": predicate.field, "op": predicate.op}
+        if predicate.of is not None:
+            data["of"] = predicate.of
         if predicate.op not in PRESENCE:
             data["value"] = _encode_value(predicate.value)
         return data
@@ -213,17 +236,22 @@ def to_data(predicate: Predicate) -> dict[str, Any]:
 
 
 def normalised(predicate: Predicate) -> str:
-    """A canonical text of the predicate: `all`/`any` terms and membership lists sorted, one-term groups flattened."""
+    """A canonical text of the predicate: `all`/`any` terms and membership lists sorted, one-term
+    groups flattened, and a comparison of two fields written with the fields in name order."""
 
     def norm(p: Predicate) -> Any:
         if isinstance(p, Atom):
+            if isinstance(p.value, Ref) and p.op in MIRROR and p.of is None and p.value.field < p.field:
+                # One comparison of two fields has two spellings (`a > @b`, `b < @a`): keep one.
+                p = Atom(p.value.field, MIRROR[p.op], Ref(p.field))
             data = to_data(p)
             if p.op in MEMBERSHIP:
                 # A membership list is a set: its order is not part of the rule, and a
                 # one-element list is an (in)equality.
                 values = sorted(data["value"], key=lambda v: json.dumps(v, sort_keys=True))
                 if len(values) == 1:
-                    return {"field": p.field, "op": "==" if p.op == "in" else "!=", "value": values[0]}
+                    data["op"], data["value"] = ("==" if p.op == "in" else "!="), values[0]
+                    return data
                 data["value"] = values
             return data
         terms = sorted((norm(t) for t in p.terms), key=lambda t: json.dumps(t, sort_keys=True))
@@ -287,7 +315,22 @@ def _evaluate_atom(atom: Atom, lookup: Any) -> bool:
         operand = lookup(operand.field)
         if operand is MISSING:
             return False
-    op = atom.op
+    if atom.of == "length":
+        if not isinstance(value, (str, list, tuple, dict)):
+            return False
+        return _test(atom.op, len(value), operand)
+    if atom.of in ("any_item", "all_items"):
+        # As Python iterates them, since the rules come from `any(... for x in self.f)`: a
+        # string's items are its characters.
+        if not isinstance(value, (list, tuple, str)):
+            return False
+        quantifier = any if atom.of == "any_item" else all
+        return quantifier(_test(atom.op, item, operand) for item in value)
+    return _test(atom.op, value, operand)
+
+
+def _test(op: str, value: Any, operand: Any) -> bool:
+    """One comparison, membership, divisibility or type test of a (known) value."""
     if op in COMPARISONS:
         return _compare(op, value, operand)
     if op in MEMBERSHIP:

@@ -156,3 +156,41 @@ def test_normalised_ignores_term_order():
 def test_malformed_predicates_are_rejected_with_the_problem(data, problem):
     with pytest.raises(PredicateError, match=problem.replace("(", r"\(").replace(")", r"\)")):
         from_data(data)
+
+
+def test_parts_of_a_field():
+    stop_empty = from_data({"field": "stop", "of": "any_item", "op": "in", "value": ["", None]})
+    assert evaluate(stop_empty, {"stop": ["a", ""]})
+    assert not evaluate(stop_empty, {"stop": ["a"]})
+    assert not evaluate(stop_empty, {"stop": []})
+    # A string's items are its characters, as Python iterates it; a number has no items.
+    assert not evaluate(stop_empty, {"stop": ""})
+    assert evaluate(from_data({"field": "ids", "of": "any_item", "op": "type_is_not", "value": "int"}), {"ids": "ab"})
+    assert not evaluate(stop_empty, {"stop": 5})
+    every_positive = from_data({"field": "ids", "of": "all_items", "op": ">", "value": 0})
+    assert evaluate(every_positive, {"ids": [1, 2]})
+    assert evaluate(every_positive, {"ids": []})
+    assert not evaluate(every_positive, {"ids": [1, -1]})
+    longer = from_data({"field": "keys", "of": "length", "op": ">", "value": "@n"})
+    assert evaluate(longer, {"keys": [1, 2, 3], "n": 2})
+    assert not evaluate(longer, {"keys": 5, "n": 2})
+    assert to_data(stop_empty) == {"field": "stop", "of": "any_item", "op": "in", "value": ["", None]}
+
+
+@pytest.mark.parametrize(
+    "data, problem",
+    [
+        ({"field": "x", "of": "items", "op": "==", "value": 1}, "unknown 'of'"),
+        ({"field": "x", "of": "length", "op": "absent"}, "takes no 'of'"),
+        ({"field": "x", "of": "length", "op": "type_is", "value": "int"}, "a length is compared"),
+    ],
+)
+def test_malformed_parts(data, problem):
+    with pytest.raises(PredicateError, match=problem):
+        from_data(data)
+
+
+def test_a_comparison_of_two_fields_has_one_normal_form():
+    a = from_data({"field": "max_tokens", "op": "<", "value": "@min_tokens"})
+    b = from_data({"field": "min_tokens", "op": ">", "value": "@max_tokens"})
+    assert normalised(a) == normalised(b)

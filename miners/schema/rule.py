@@ -17,9 +17,12 @@ from miners.errors import SchemaError
 from miners.schema import canonical_yaml
 from miners.schema import predicate as pred
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SEVERITIES = ("error", "warn", "dormant")
+# What a class does with a keyword it does not declare: refuse it (`error`), or store and
+# ignore it (`dormant`); the gate finds out by replaying one.
+UNKNOWN_FIELD_HANDLING = ("error", "dormant")
 EMISSIONS = ("raise", "warnings.warn", "logger", "minor_issues", "normalise")
 PRODUCERS = ("static", "dynamic", "lift:pydantic", "lift:msgspec", "lift:dataclass")
 
@@ -57,6 +60,9 @@ class Rule:
     references: tuple[str, ...] = ()
     # `normalise` rules: what the library sets the field to, e.g. {"act_group_aware": False}.
     normalises_to: Mapping[str, Any] | None = None
+    # Per `{}` of the template, the field whose value the library prints there (None: not a
+    # field's value), as the gate saw it on kwargs_positive; a checker fills in the user's values.
+    placeholders: tuple[str | None, ...] = ()
 
     def fingerprint(self, library: str) -> str:
         """Two rules with one fingerprint are one constraint found by two paths."""
@@ -85,6 +91,8 @@ class Rule:
             data["exception_type"] = self.exception_type
         if self.normalises_to is not None:
             data["normalises_to"] = dict(self.normalises_to)
+        if self.placeholders:
+            data["placeholders"] = list(self.placeholders)
         for name in ("cross_validated_by", "observed_messages", "references"):
             values = getattr(self, name)
             if values:
@@ -114,16 +122,49 @@ class Quarantined:
 
 
 @dataclass(frozen=True)
+class ClassFacts:
+    """What a checker needs to know about one config class beside its rules."""
+
+    # The value a field has when the config does not set it, as the library fills it in
+    # (plain values only); predicates are evaluated over these.
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    # Every keyword the class declares (fields, constructor parameters, keys its
+    # constructor reads); a key outside them is unknown to the class.
+    fields: tuple[str, ...] = ()
+    # Fields that take a config of another native type (or a mapping of its arguments).
+    nested: Mapping[str, str] = field(default_factory=dict)
+    # What the class does with an undeclared keyword (UNKNOWN_FIELD_HANDLING), when known.
+    unknown_fields: str | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.defaults:
+            data["defaults"] = {name: self.defaults[name] for name in sorted(self.defaults)}
+        if self.fields:
+            data["fields"] = sorted(self.fields)
+        if self.nested:
+            data["nested"] = {name: self.nested[name] for name in sorted(self.nested)}
+        if self.unknown_fields is not None:
+            data["unknown_fields"] = self.unknown_fields
+        return data
+
+
+@dataclass(frozen=True)
 class CorpusFile:
     library: str
     library_version: str
     rules: tuple[Rule, ...] = ()
     dropped: tuple[Dropped, ...] = ()
     quarantined: tuple[Quarantined, ...] = ()
-    # Per native type, the value a field has when the config does not set it
-    # (plain values only); a checker evaluates predicates over these.
-    defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Per native type, its defaults, declared fields and nested configs.
+    classes: Mapping[str, ClassFacts] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
+
+    def facts(self, native_type: str) -> ClassFacts:
+        return self.classes.get(native_type, ClassFacts())
+
+    def defaults(self, native_type: str) -> Mapping[str, Any]:
+        return self.facts(native_type).defaults
 
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -138,8 +179,8 @@ class CorpusFile:
                 d.to_data()
                 for d in sorted(self.dropped, key=lambda d: (d.source.path, d.source.line, d.condition, d.reason))
             ]
-        if self.defaults:
-            data["defaults"] = {name: dict(self.defaults[name]) for name in sorted(self.defaults)}
+        if self.classes:
+            data["classes"] = {name: self.classes[name].to_data() for name in sorted(self.classes)}
         if self.quarantined:
             data["quarantined"] = [q.to_data() for q in sorted(self.quarantined, key=lambda q: _rule_order(q.rule))]
         return data
@@ -234,7 +275,7 @@ def rule_from_data(data: Any, path: str) -> Rule:
             "source",
             "added_by",
         },
-        {"exception_type", "cross_validated_by", "observed_messages", "references", "normalises_to"},
+        {"exception_type", "cross_validated_by", "observed_messages", "references", "normalises_to", "placeholders"},
     )
     if not _ID.match(reader.string("id")):
         raise reader.fail("'id' must look like <library>.<NativeType>.<field>_<slug>")
@@ -256,6 +297,11 @@ def rule_from_data(data: Any, path: str) -> Rule:
             raise reader.fail("a normalise rule needs 'normalises_to' with exactly one field")
     elif "normalises_to" in reader.data:
         raise reader.fail("'normalises_to' belongs to normalise rules only")
+    placeholders = reader.data.get("placeholders", [])
+    if not isinstance(placeholders, list) or not all(p is None or isinstance(p, str) for p in placeholders):
+        raise reader.fail(f"'placeholders' must be a list of field names (or null), got {placeholders!r}")
+    if placeholders and len(placeholders) != reader.string("message_template").count("{}"):
+        raise reader.fail("'placeholders' must name one field (or null) per {} of the message template")
     added_by = reader.string("added_by")
     producers = (added_by, *reader.strings("cross_validated_by"))
     for producer in producers:
@@ -277,12 +323,29 @@ def rule_from_data(data: Any, path: str) -> Rule:
         observed_messages=reader.strings("observed_messages"),
         references=reader.strings("references"),
         normalises_to=normalises_to,
+        placeholders=tuple(placeholders),
     )
+
+
+def _class_facts(name: str, data: Any, path: str) -> ClassFacts:
+    reader = _Reader(data, path, None, f"classes.{name}")
+    reader.known_keys(set(), {"defaults", "fields", "nested", "unknown_fields"})
+    defaults = reader.mapping("defaults") if "defaults" in reader.data else {}
+    nested = reader.mapping("nested") if "nested" in reader.data else {}
+    for field_name, native in nested.items():
+        if not isinstance(native, str) or not _DOTTED.match(native):
+            raise reader.fail(f"classes.{name}.nested.{field_name} must name a native type, got {native!r}")
+    unknown = reader.data.get("unknown_fields")
+    if unknown is not None and unknown not in UNKNOWN_FIELD_HANDLING:
+        raise reader.fail(
+            f"classes.{name}.unknown_fields must be one of {', '.join(UNKNOWN_FIELD_HANDLING)}, got {unknown!r}"
+        )
+    return ClassFacts(defaults=defaults, fields=reader.strings("fields"), nested=nested, unknown_fields=unknown)
 
 
 def corpus_from_data(data: Any, path: str) -> CorpusFile:
     reader = _Reader(data, path, None, "a corpus file")
-    reader.known_keys({"schema_version", "library", "library_version", "rules"}, {"dropped", "quarantined", "defaults"})
+    reader.known_keys({"schema_version", "library", "library_version", "rules"}, {"dropped", "quarantined", "classes"})
     if reader.data["schema_version"] != SCHEMA_VERSION:
         raise reader.fail(
             f"schema_version {reader.data['schema_version']!r} is not supported (this build reads {SCHEMA_VERSION})"
@@ -305,19 +368,16 @@ def corpus_from_data(data: Any, path: str) -> CorpusFile:
         entry = _Reader(item, path, None, "a quarantined entry")
         entry.known_keys({"rule", "reasons"}, set())
         quarantined.append(Quarantined(rule_from_data(item["rule"], path), entry.strings("reasons")))
-    defaults = reader.data.get("defaults", {})
-    if not isinstance(defaults, Mapping) or not all(
-        isinstance(name, str) and isinstance(values, Mapping) and all(isinstance(k, str) for k in values)
-        for name, values in defaults.items()
-    ):
-        raise reader.fail("'defaults' must map native types to mappings of field names to values")
+    classes = reader.data.get("classes", {})
+    if not isinstance(classes, Mapping) or not all(isinstance(name, str) for name in classes):
+        raise reader.fail("'classes' must map native types to their defaults, fields and nested configs")
     return CorpusFile(
         library=reader.string("library"),
         library_version=reader.string("library_version"),
         rules=rules,
         dropped=tuple(dropped),
         quarantined=tuple(quarantined),
-        defaults={name: dict(values) for name, values in defaults.items()},
+        classes={name: _class_facts(name, facts, path) for name, facts in classes.items()},
     )
 
 

@@ -24,7 +24,7 @@ RULE = {
     "severity": "error",
     "source": {"line": 12, "method": "Config.validate", "path": "demo/config.py"},
 }
-CORPUS = {"library": "demo", "library_version": "1.0", "rules": [RULE], "schema_version": 1}
+CORPUS = {"library": "demo", "library_version": "1.0", "rules": [RULE], "schema_version": 2}
 
 
 def write(tmp_path, data, name="corpus.yaml"):
@@ -97,7 +97,7 @@ def test_malformed_rules_name_file_rule_and_problem(tmp_path, data, problem):
     [
         ("rules: [\n", "not valid YAML at line"),
         ("- 1\n- 2\n", "a corpus file must be a mapping"),
-        ("library: demo\nrules: []\nschema_version: 1\n", "missing library_version"),
+        ("library: demo\nrules: []\nschema_version: 2\n", "missing library_version"),
         ("library: demo\nlibrary_version: '1'\nrules: []\nschema_version: 7\n", "schema_version 7 is not supported"),
     ],
 )
@@ -126,4 +126,53 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
 
 def test_empty_corpus_writes_schema_fields():
     data = CorpusFile(library="demo", library_version="1.0").to_data()
-    assert data == {"library": "demo", "library_version": "1.0", "rules": [], "schema_version": 1}
+    assert data == {"library": "demo", "library_version": "1.0", "rules": [], "schema_version": 2}
+
+
+CLASSES = {
+    "demo.Config": {
+        "defaults": {"size": 4},
+        "fields": ["mode", "size", "sub"],
+        "nested": {"sub": "demo.SubConfig"},
+        "unknown_fields": "error",
+    }
+}
+
+
+def test_class_facts_round_trip(tmp_path):
+    path = write(tmp_path, dict(CORPUS, classes=CLASSES))
+    corpus = load_corpus(path)
+    facts = corpus.facts("demo.Config")
+    assert (facts.defaults, facts.fields, facts.nested, facts.unknown_fields) == (
+        {"size": 4},
+        ("mode", "size", "sub"),
+        {"sub": "demo.SubConfig"},
+        "error",
+    )
+    assert corpus.defaults("demo.Other") == {}
+    assert corpus.to_data()["classes"] == CLASSES
+
+
+@pytest.mark.parametrize(
+    ("facts", "problem"),
+    [
+        ({"unknown_fields": "ignored"}, "unknown_fields must be one of error, dormant"),
+        ({"nested": {"sub": "not a type"}}, "must name a native type"),
+        ({"fields": "size"}, "'fields' must be a list of strings"),
+        ({"colour": 1}, "unknown keys colour"),
+    ],
+)
+def test_malformed_class_facts(tmp_path, facts, problem):
+    with pytest.raises(SchemaError, match=problem):
+        load_corpus(write(tmp_path, dict(CORPUS, classes={"demo.Config": facts})))
+
+
+def test_placeholders_name_one_field_per_placeholder(tmp_path):
+    good = dict(RULE, placeholders=["size"])
+    assert load_corpus(write(tmp_path, dict(CORPUS, rules=[good]))).rules[0].placeholders == ("size",)
+    for bad, problem in (
+        (["size", None], "one field \\(or null\\) per"),
+        ([3], "must be a list of field names"),
+    ):
+        with pytest.raises(SchemaError, match=problem):
+            load_corpus(write(tmp_path, dict(CORPUS, rules=[dict(RULE, placeholders=bad)])))

@@ -20,7 +20,7 @@ from typing import Any
 
 from miners.introspect.values import NotPlainData
 from miners.introspect.values import plain_value as _plain_value
-from miners.schema.predicate import FALSY, NEGATION, AllOf, AnyOf, Atom, Predicate, Ref
+from miners.schema.predicate import FALSY, NEGATION, PART_NEGATION, AllOf, AnyOf, Atom, Predicate, Ref
 
 _COMPARE_OPS = {
     ast.Eq: "==",
@@ -220,10 +220,72 @@ def class_name(expr: ast.expr, scope: Scope) -> str:
     return f"{obj.__module__}.{obj.__qualname__}"
 
 
+# The loop variable of `any(... for x in self.f)`, while its condition is translated.
+ITEM = "$item"
+
+
+def _length_of(expr: ast.expr, scope: Scope) -> str | None:
+    """`len(self.f)`: the field f."""
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "len" and len(expr.args) == 1:
+        subject = _item_source(expr.args[0], scope)
+        if isinstance(subject, Field):
+            return subject.name
+    return None
+
+
+def _item_source(expr: ast.expr, scope: Scope) -> Field | Const:
+    """A field read for its items or length. Rewrites that only normalise the container
+    (`self.stop = []`, `[self.stop]`, `list(dict.fromkeys(self.stop))`) keep its items, so a
+    rewritten field is read anyway; the gate replays the rule on the library to confirm it."""
+    if isinstance(expr, ast.Attribute) and _is_self(expr.value, scope) and not expr.attr.startswith("_"):
+        return Field(expr.attr)
+    return operand(expr, scope)
+
+
+def _on_items(predicate: Predicate, field: str, part: str) -> Predicate:
+    """A predicate over one item, as a predicate over the field's items: `any` distributes over
+    `or`, `all` over `and`; anything else has no exact form in the vocabulary."""
+    if isinstance(predicate, Atom):
+        if predicate.field != ITEM or predicate.of is not None or predicate.op in ("present", "absent"):
+            raise Untranslatable("an item condition that reads something other than the item")
+        if isinstance(predicate.value, Ref):
+            raise Untranslatable("an item compared with another field")
+        return Atom(field, predicate.op, predicate.value, part)
+    if (part == "any_item") == isinstance(predicate, AnyOf):
+        cls = AnyOf if part == "any_item" else AllOf
+        return cls(tuple(_on_items(t, field, part) for t in predicate.terms))
+    raise Untranslatable(f"{'any' if part == 'any_item' else 'all'}() over a condition that does not split by item")
+
+
+def _quantified(expr: ast.Call, scope: Scope) -> Predicate:
+    """`any(cond for x in self.f)` / `all(...)`, over a generator or a list comprehension."""
+    (generated,) = expr.args
+    if not isinstance(generated, (ast.GeneratorExp, ast.ListComp)) or len(generated.generators) != 1:
+        raise Untranslatable("any()/all() of something other than one comprehension")
+    loop = generated.generators[0]
+    if loop.ifs or loop.is_async or not isinstance(loop.target, ast.Name):
+        raise Untranslatable("a comprehension with filters or unpacking")
+    source = _item_source(loop.iter, scope)
+    if not isinstance(source, Field):
+        raise Untranslatable("a comprehension over something other than a field")
+    inner = scope.child()
+    inner.aliases[loop.target.id] = Field(ITEM)
+    part = "any_item" if expr.func.id == "any" else "all_items"  # type: ignore[attr-defined]
+    return _on_items(translate(generated.elt, inner), source.name, part)
+
+
 def _compare_pair(left: ast.expr, op: ast.cmpop, right: ast.expr, scope: Scope) -> Predicate:
     name = _COMPARE_OPS.get(type(op))
     if name is None:
         raise Untranslatable(f"operator {type(op).__name__} is not in the vocabulary")
+    for measured, other, flip in ((left, right, False), (right, left, True)):
+        field_name = _length_of(measured, scope)
+        if field_name is not None and name in _MIRROR:
+            bound = operand(other, scope)
+            value = Ref(bound.name) if isinstance(bound, Field) else bound.value
+            if not isinstance(value, (int, Ref)) or isinstance(value, bool):
+                raise Untranslatable("a length compared with something other than a number or a field")
+            return Atom(field_name, _MIRROR[name] if flip else name, value, "length")
     # `a % b == 0` / `a % b != 0`
     if isinstance(left, ast.BinOp) and isinstance(left.op, ast.Mod) and name in ("==", "!="):
         if constant_value(right, scope) != 0:
@@ -259,6 +321,8 @@ def _compare_pair(left: ast.expr, op: ast.cmpop, right: ast.expr, scope: Scope) 
 
 def _call(expr: ast.Call, scope: Scope) -> Predicate:
     func = expr.func
+    if isinstance(func, ast.Name) and func.id in ("any", "all") and len(expr.args) == 1 and not expr.keywords:
+        return _quantified(expr, scope)
     if isinstance(func, ast.Name) and func.id == "isinstance" and len(expr.args) == 2:
         subject = operand(expr.args[0], scope)
         if not isinstance(subject, Field):
@@ -289,6 +353,8 @@ def translate(expr: ast.expr, scope: Scope) -> Predicate:
         return atoms[0] if len(atoms) == 1 else AllOf(atoms)
     if isinstance(expr, ast.Call):
         return _call(expr, scope)
+    if _length_of(expr, scope) is not None:  # `if len(self.f):`
+        return Atom(_length_of(expr, scope) or "", "!=", 0, "length")
     subject = operand(expr, scope)
     if isinstance(subject, Field):
         return Atom(subject.name, "not_in", list(FALSY))
@@ -297,7 +363,8 @@ def translate(expr: ast.expr, scope: Scope) -> Predicate:
 
 def negate(predicate: Predicate) -> Predicate:
     if isinstance(predicate, Atom):
-        return Atom(predicate.field, NEGATION[predicate.op], predicate.value)
+        part = PART_NEGATION[predicate.of] if predicate.of is not None else None
+        return Atom(predicate.field, NEGATION[predicate.op], predicate.value, part)
     if isinstance(predicate, AllOf):
         return AnyOf(tuple(negate(t) for t in predicate.terms))
     return AllOf(tuple(negate(t) for t in predicate.terms))
@@ -338,6 +405,8 @@ def _false_for_none(term: Predicate, field: str) -> bool:
     if isinstance(term, AnyOf):
         return all(_false_for_none(t, field) for t in term.terms)
     op, value = term.op, term.value
+    if term.of is not None and term.field == field:
+        return True  # a length or items: None has neither
     if isinstance(value, Ref) and value.field == field:
         # Compared with the field: an ordering on None cannot hold.
         return op in ("<", "<=", ">", ">=", "divisible_by", "not_divisible_by")
@@ -486,8 +555,10 @@ def simplify(predicate: Predicate) -> Predicate:
     if not terms:
         # Only always-true alternatives: keep the first, it is true.
         return simplify(predicate.terms[0]) if kind is AllOf else predicate
-    atoms = [t for t in terms if isinstance(t, Atom)]
-    others = [t for t in terms if not isinstance(t, Atom)]
+    # Atoms on a field's length or items are left as they are: folding them with atoms on
+    # the field's value would change what they test.
+    atoms = [t for t in terms if isinstance(t, Atom) and t.of is None]
+    others = [t for t in terms if not (isinstance(t, Atom) and t.of is None)]
     if kind is AnyOf:
         atoms = _merge_values(atoms, "==", "in")
     else:

@@ -27,10 +27,10 @@ from miners import witnesses
 from miners.introspect.declarations import Declared, declared_fields
 from miners.naming import primary_field, rule_id
 from miners.schema.predicate import AllOf, Atom, Predicate, fields_of
-from miners.schema.rule import CorpusFile, Dropped, Rule, Source
+from miners.schema.rule import ClassFacts, CorpusFile, Dropped, Rule, Source
 from miners.ssot import LibrarySpec, NativeType
 from miners.static.conditions import Field, Scope, Untranslatable, plain_value, simplify
-from miners.static.defaults import class_defaults
+from miners.static.defaults import class_facts
 from miners.static.detectors import DEFAULT_DETECTORS, Detector, Finding
 from miners.static.messages import template_of
 from miners.static.source import Landmarks, ModuleSource, find_method, load_module_source
@@ -293,7 +293,8 @@ def mine(
     landmarks = Landmarks(spec, version)
     rules: list[Rule] = []
     dropped: list[Dropped] = []
-    defaults: dict[str, dict[str, Any]] = {}
+    classes: dict[str, ClassFacts] = {}
+    natives = {} if tree is not None else {n.name: spec.import_class(n, version) for n in spec.native_types}
     taken: set[str] = set()
     for native in spec.native_types:
         if tree is not None:
@@ -302,6 +303,7 @@ def mine(
             namespace = tree.namespace(source)
             base = Scope(module_globals=namespace, class_constants=tree.class_constants(classdef, namespace))
             declared: Mapping[str, Declared] = {}
+            classes[native.name] = ClassFacts(nested=dict(native.nested))
         else:
             cls = spec.import_class(native, version)
             module = landmarks.module_of(native, cls)
@@ -310,7 +312,7 @@ def mine(
             base = Scope(
                 module_globals=vars(sys.modules[module.__name__]), class_constants=_class_constants(cls, classdef)
             )
-            defaults[native.name] = class_defaults(cls, find_method(classdef, "__init__"), base)
+            classes[native.name] = class_facts(cls, find_method(classdef, "__init__"), base, natives, native.nested)
             declared = declared_fields(cls)
         found, lost = _mine_class(
             spec,
@@ -330,5 +332,5 @@ def mine(
         library_version=version,
         rules=tuple(rules),
         dropped=tuple(dropped),
-        defaults=defaults,
+        classes=classes,
     )
