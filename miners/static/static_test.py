@@ -9,7 +9,7 @@ import pytest
 
 from miners import witnesses
 from miners.naming import rule_id
-from miners.schema.predicate import FALSY, AllOf, AnyOf, Atom, Ref, evaluate, from_data
+from miners.schema.predicate import FALSY, AllOf, AnyOf, Atom, Ref, evaluate, from_data, to_data
 from miners.schema.template import matches
 from miners.static.conditions import Field, Scope, Untranslatable, simplify, translate
 from miners.static.detectors import DEFAULT_DETECTORS
@@ -81,7 +81,8 @@ def test_truthiness_is_exact_for_plain_values():
     [
         ("self._ready", "private state"),
         ("self.a == unknown_name", "not a known constant"),
-        ("len(self.a) > 3", "opaque"),
+        ("len(self.a) > 3.5", "a length compared with something other than a number"),
+        ("any(x > 1 for x in self.a if x)", "filters"),
         ("self.a.startswith('x')", "opaque"),
         ("self.a > unknown_name", "not a known constant"),
         ("self.a + 1 > 3", "not a constant"),
@@ -90,6 +91,36 @@ def test_truthiness_is_exact_for_plain_values():
 def test_untranslatable_conditions_say_why(text, reason):
     with pytest.raises(Untranslatable, match=reason):
         cond(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("any(not s for s in self.stop)", {"field": "stop", "of": "any_item", "op": "in", "value": list(FALSY)}),
+        (
+            "not all(isinstance(t, int) for t in self.ids)",
+            {"field": "ids", "of": "any_item", "op": "type_is_not", "value": "int"},
+        ),
+        ("len(self.keys) != 2", {"field": "keys", "of": "length", "op": "!=", "value": 2}),
+        ("3 < len(self.keys)", {"field": "keys", "of": "length", "op": ">", "value": 3}),
+        (
+            "any(t < 0 or t > 9 for t in self.ids)",
+            {
+                "any": [
+                    {"field": "ids", "of": "any_item", "op": "<", "value": 0},
+                    {"field": "ids", "of": "any_item", "op": ">", "value": 9},
+                ]
+            },
+        ),
+    ],
+)
+def test_items_and_lengths_translate(text, expected):
+    assert to_data(cond(text)) == expected
+
+
+def test_an_item_condition_that_reads_another_field_is_untranslatable():
+    with pytest.raises(Untranslatable, match="compared with another field"):
+        cond("any(t > self.limit for t in self.ids)")
 
 
 SOURCE = textwrap.dedent(
