@@ -8,6 +8,7 @@ from miners.dynamic import infer, messages, probe
 from miners.dynamic.miner import mine_native
 from miners.schema.predicate import Atom, Ref, evaluate, from_data
 from miners.ssot import Cluster, NativeType, ProbeField
+from miners.staging import Stager
 from miners.testdata.demo_configs import ProbedConfig
 
 
@@ -49,7 +50,7 @@ def by_predicate(rules):
 
 
 def test_finds_range_divisibility_allowlist_and_warning():
-    rules, _ = mine_native(ProbedConfig, native(SIZES, MODES, RATIO), "demo", set())
+    rules, _ = mine_native(ProbedConfig, native(SIZES, MODES, RATIO), Stager("demo"))
     predicates = [r.predicate for r in rules]
     assert Atom("n", "<=", 0) in predicates  # the canonical form of `n < 1` on ints
     assert Atom("n", "not_divisible_by", Ref("k")) in predicates
@@ -62,7 +63,7 @@ def test_finds_range_divisibility_allowlist_and_warning():
 
 
 def test_allowlists_that_only_describe_the_grid_are_dropped():
-    rules, dropped = mine_native(ProbedConfig, native(SIZES), "demo", set())
+    rules, dropped = mine_native(ProbedConfig, native(SIZES), Stager("demo"))
     # `n not_in [1, 2, 3, 4, 8]` fits the grid but fresh values (5, 7, ...) say otherwise.
     assert Atom("n", "not_in", [1, 2, 3, 4, 8]) not in [r.predicate for r in rules]
     assert any("outside the grid" in d.reason for d in dropped)
@@ -70,7 +71,7 @@ def test_allowlists_that_only_describe_the_grid_are_dropped():
 
 def test_open_string_domains_get_no_allowlist():
     open_modes = Cluster("modes", (ProbeField("mode", "str", ("fast",)),))
-    rules, _ = mine_native(ProbedConfig, native(open_modes), "demo", set())
+    rules, _ = mine_native(ProbedConfig, native(open_modes), Stager("demo"))
     assert not [r for r in rules if r.predicate.op == "not_in"]
 
 

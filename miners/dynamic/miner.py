@@ -18,12 +18,13 @@ from typing import Any
 
 from miners.dynamic import infer, messages, probe, types
 from miners.introspect.declarations import declared_fields, nested_fields
-from miners.naming import rule_id
 from miners.schema.predicate import Atom, Predicate, evaluate, fields_of, normalised
 from miners.schema.rule import CorpusFile, Dropped, Rule, Source
 from miners.ssot import Cluster, LibrarySpec, NativeType
+from miners.staging import Candidate, Stager
 from miners.static.conditions import Untranslatable, plain_value
 from miners.static.source import relative_path
+from miners.witnesses import Witnesses
 
 MAX_OBSERVED = 3
 
@@ -155,7 +156,7 @@ def _source(cls: type, native: NativeType) -> Source:
     return Source(relative_path(sys.modules[cls.__module__]), f"{native.class_name}(**kwargs){calls}", line)
 
 
-def _mine_cluster(target: _Target, cluster: Cluster, taken: set[str]) -> tuple[list[Rule], list[Dropped]]:
+def _mine_cluster(target: _Target, cluster: Cluster, stager: Stager) -> tuple[list[Rule], list[Dropped]]:
     rows = [target.probe(kwargs) for kwargs in probe.grid(cluster)]
     strings = frozenset(
         v for f in cluster.fields for v in (*probe.field_values(f), *probe.fresh_values(f)) if isinstance(v, str)
@@ -172,71 +173,63 @@ def _mine_cluster(target: _Target, cluster: Cluster, taken: set[str]) -> tuple[l
         clean = tuple(r for r, c in zip(rows, classes, strict=True) if r.accepted and key not in c)
         evidence = infer.Evidence(triggering, clean, target.defaults)
         for template_name, predicate in infer.candidates(cluster, evidence):
+            condition = f"{template_name}: {normalised(predicate)}"
             problem = _confirmed(target, cluster, predicate, key, evidence, strings=strings)
             if problem is not None:
-                dropped.append(
-                    Dropped(source, f"{template_name}: {normalised(predicate)}", f"dynamic {key[:80]!r}: {problem}")
-                )
+                dropped.append(Dropped(source, condition, f"dynamic {key[:80]!r}: {problem}"))
                 continue
             positive = min(triggering, key=lambda r: (len(r.kwargs), sorted(map(str, r.kwargs.items()))))
             negative = min(
                 clean, key=lambda r: (_distance(r.kwargs, positive.kwargs), sorted(map(str, r.kwargs.items())))
             )
-            kwargs_positive = _materialise(positive.kwargs, predicate, target)
-            kwargs_negative = _materialise(negative.kwargs, predicate, target)
-            if not evaluate(predicate, kwargs_positive) or evaluate(predicate, kwargs_negative):
-                dropped.append(
-                    Dropped(
-                        source, f"{template_name}: {normalised(predicate)}", "dynamic: examples need unknown defaults"
-                    )
-                )
-                continue
             emission = said[key]
-            identifier = rule_id(
-                target.library, target.native.name, predicate, key, taken, primary=fields_of(predicate)[0]
+            candidate = Candidate(
+                native_type=target.native.name,
+                predicate=predicate,
+                message_template=key,
+                primary=fields_of(predicate)[0],
+                source=source,
+                condition=condition,
+                found_by="dynamic",
+                added_by="dynamic",
+                severity="error" if emission == "raise" else "warn",
+                emission=emission,
+                exception_type=_exception_name(positive.exception_type) if emission == "raise" else None,
+                observed_messages=tuple(sorted(_observed(triggering, key, strings)))[:MAX_OBSERVED],
             )
-            taken.add(identifier)
-            rules.append(
-                Rule(
-                    id=identifier,
-                    native_type=target.native.name,
-                    severity="error" if emission == "raise" else "warn",
-                    predicate=predicate,
-                    kwargs_positive=kwargs_positive,
-                    kwargs_negative=kwargs_negative,
-                    message_template=key,
-                    emission=emission,
-                    source=source,
-                    added_by="dynamic",
-                    exception_type=_exception_name(positive.exception_type) if emission == "raise" else None,
-                    observed_messages=tuple(sorted(_observed(triggering, key, strings)))[:MAX_OBSERVED],
-                )
+            examples = Witnesses(
+                _materialise(positive.kwargs, predicate, target), _materialise(negative.kwargs, predicate, target)
             )
+            staged = stager.stage(candidate, examples, no_examples="examples need unknown defaults")
+            (rules if isinstance(staged, Rule) else dropped).append(staged)
     return rules, dropped
 
 
-def mine_native(cls: type, native: NativeType, library: str, taken: set[str]) -> tuple[list[Rule], list[Dropped]]:
+def mine_native(cls: type, native: NativeType, stager: Stager) -> tuple[list[Rule], list[Dropped]]:
     """Probes every cluster of one native type."""
     fields = [f.name for cluster in native.clusters for f in cluster.fields]
-    target = _Target(cls, native, library, _defaults(cls, native, fields))
+    target = _Target(cls, native, stager.library, _defaults(cls, native, fields))
     rules: list[Rule] = []
     dropped: list[Dropped] = []
     for cluster in native.clusters:
-        found, lost = _mine_cluster(target, cluster, taken)
+        found, lost = _mine_cluster(target, cluster, stager)
         rules += found
         dropped += lost
     return rules, dropped
 
 
-def type_rules(cls: type, native: NativeType, library: str, natives: dict[str, type], taken: set[str]) -> list[Rule]:
+def type_rules(
+    cls: type, native: NativeType, natives: dict[str, type], stager: Stager
+) -> tuple[list[Rule], list[Dropped]]:
     """The plain types the library refuses for each declared field and nested-config field (types.py)."""
     base = dict(native.constructor_kwargs)
     nested = nested_fields(cls, natives, native.nested)
 
     def run(kwargs: Any) -> probe.Row:
-        return probe.probe(cls, native, kwargs, library)
+        return probe.probe(cls, native, kwargs, stager.library)
 
-    rules = []
+    rules: list[Rule] = []
+    dropped: list[Dropped] = []
     source = _source(cls, native)
     for found in types.probe_types(run, base, declared_fields(cls), sorted(nested), skip=sorted(base)):
         refused = list(found.refused)
@@ -245,38 +238,37 @@ def type_rules(cls: type, native: NativeType, library: str, natives: dict[str, t
         if not refused:
             continue
         predicate = Atom(found.field, "type_is", refused if len(refused) > 1 else refused[0])
-        identifier = rule_id(library, native.name, predicate, found.template, taken, primary=found.field)
-        taken.add(identifier)
-        rules.append(
-            Rule(
-                id=identifier,
-                native_type=native.name,
-                severity="error",
-                predicate=predicate,
-                kwargs_positive=dict(sorted(found.positive.items())),
-                kwargs_negative=dict(sorted(found.negative.items())),
-                message_template=found.template,
-                emission="raise",
-                source=source,
-                added_by="dynamic",
-                exception_type=_exception_name(found.exception_type),
-                observed_messages=found.observed,
-            )
+        candidate = Candidate(
+            native_type=native.name,
+            predicate=predicate,
+            message_template=found.template,
+            primary=found.field,
+            source=source,
+            condition=f"type probe: {normalised(predicate)}",
+            found_by="dynamic",
+            added_by="dynamic",
+            exception_type=_exception_name(found.exception_type),
+            observed_messages=found.observed,
         )
-    return rules
+        examples = Witnesses(dict(sorted(found.positive.items())), dict(sorted(found.negative.items())))
+        staged = stager.stage(candidate, examples, no_examples="the refused and the accepted value share a type")
+        (rules if isinstance(staged, Rule) else dropped).append(staged)
+    return rules, dropped
 
 
 def mine(spec: LibrarySpec) -> CorpusFile:
     version = spec.check_installed_version("dynamic")
     rules: list[Rule] = []
     dropped: list[Dropped] = []
-    taken: set[str] = set()
+    stager = Stager(spec.library)
     natives = {native.name: spec.import_class(native, version) for native in spec.native_types}
     for native in spec.native_types:
         cls = natives[native.name]
         if native.clusters:
-            found, lost = mine_native(cls, native, spec.library, taken)
+            found, lost = mine_native(cls, native, stager)
             rules += found
             dropped += lost
-        rules += type_rules(cls, native, spec.library, natives, taken)
+        found, lost = type_rules(cls, native, natives, stager)
+        rules += found
+        dropped += lost
     return CorpusFile(library=spec.library, library_version=version, rules=tuple(rules), dropped=tuple(dropped))

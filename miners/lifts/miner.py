@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import sys
 
-from miners import witnesses
 from miners.introspect.declarations import declared_fields
 from miners.lifts import dataclass_lift, msgspec_lift, pydantic_lift
-from miners.naming import rule_id
 from miners.schema.rule import CorpusFile, Dropped, Rule, Source
 from miners.ssot import LibrarySpec
+from miners.staging import Candidate, Derived, Stager
 from miners.static.source import relative_path
 
 LIFTS = (
@@ -28,7 +27,7 @@ def mine(spec: LibrarySpec) -> CorpusFile:
     version = spec.check_installed_version("lift")
     rules: list[Rule] = []
     dropped: list[Dropped] = []
-    taken: set[str] = set()
+    stager = Stager(spec.library)
     for native in spec.native_types:
         cls = spec.import_class(native, version)
         path = relative_path(sys.modules[cls.__module__])
@@ -37,37 +36,19 @@ def mine(spec: LibrarySpec) -> CorpusFile:
         predicates = [item.constraint.predicate() for _, _, item in items]
         for (producer, exception_type, item), predicate in zip(items, predicates, strict=True):
             constraint = item.constraint
-            source = Source(path=path, method=f"{native.class_name}.{constraint.field}", line=item.line)
+            candidate = Candidate(
+                native_type=native.name,
+                predicate=predicate,
+                message_template=item.message_template,
+                primary=constraint.field,
+                source=Source(path=path, method=f"{native.class_name}.{constraint.field}", line=item.line),
+                condition=f"{constraint.field} {constraint.kind} {constraint.value!r}",
+                found_by=producer,
+                added_by=producer,
+                exception_type=exception_type,
+            )
             avoid = [p for p in predicates if p != predicate]
-            found = witnesses.derive(
-                predicate, constraint.field, base=native.constructor_kwargs, avoid=avoid, declared=declared_fields(cls)
-            )
-            if found is None:
-                dropped.append(
-                    Dropped(
-                        source,
-                        f"{constraint.field} {constraint.kind} {constraint.value!r}",
-                        f"{producer}: no example configs",
-                    )
-                )
-                continue
-            identifier = rule_id(
-                spec.library, native.name, predicate, item.message_template, taken, primary=constraint.field
-            )
-            taken.add(identifier)
-            rules.append(
-                Rule(
-                    id=identifier,
-                    native_type=native.name,
-                    severity="error",
-                    predicate=predicate,
-                    kwargs_positive=found.positive,
-                    kwargs_negative=found.negative,
-                    message_template=item.message_template,
-                    emission="raise",
-                    source=source,
-                    added_by=producer,
-                    exception_type=exception_type,
-                )
-            )
+            examples = Derived(native.constructor_kwargs, avoid, declared_fields(cls))
+            staged = stager.stage(candidate, examples, no_examples="no example configs")
+            (rules if isinstance(staged, Rule) else dropped).append(staged)
     return CorpusFile(library=spec.library, library_version=version, rules=tuple(rules), dropped=tuple(dropped))

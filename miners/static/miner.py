@@ -25,13 +25,14 @@ from typing import Any
 
 from miners import witnesses
 from miners.introspect.declarations import Declared, declared_fields
-from miners.naming import primary_field, rule_id
+from miners.naming import primary_field
 from miners.schema.predicate import AllOf, Atom, Predicate, fields_of
 from miners.schema.rule import ClassFacts, CorpusFile, Dropped, Rule, Source
 from miners.ssot import LibrarySpec, NativeType
+from miners.staging import Candidate, Derived, Stager
 from miners.static.conditions import Field, Scope, Untranslatable, plain_value, simplify
 from miners.static.defaults import class_facts
-from miners.static.detectors import DEFAULT_DETECTORS, Detector, Finding
+from miners.static.detectors import DEFAULT_DETECTORS, Detector
 from miners.static.messages import template_of
 from miners.static.source import Landmarks, ModuleSource, find_method, load_module_source
 from miners.static.source_tree import SourceTree
@@ -150,19 +151,7 @@ _EMISSION_SUFFIX = {
 }
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    """A finding that passed filters 1 and 2: a rule still waiting for its example configs."""
-
-    finding: Finding
-    predicate: Predicate
-    template: str
-    primary: str
-    source: Source
-    dropped: Dropped  # what to log if filter 3 fails
-
-
-def _screen(found: PathFinding, source_file: ModuleSource) -> _Candidate | Dropped | None:
+def _screen(found: PathFinding, source_file: ModuleSource, native_type: str) -> Candidate | Dropped | None:
     """Filters 1 and 2: translatable conditions on config fields; a public, constant, non-default self-assign."""
     finding = found.finding
     source = Source(path=source_file.path, method=found.function, line=finding.line)
@@ -170,6 +159,24 @@ def _screen(found: PathFinding, source_file: ModuleSource) -> _Candidate | Dropp
 
     def dropped(reason: str) -> Dropped:
         return Dropped(source=source, condition=text, reason=f"{finding.detector}: {reason}")
+
+    def candidate(predicate: Predicate, template: str, primary: str) -> Candidate:
+        normalises = finding.emission == "normalise" and finding.target
+        return Candidate(
+            native_type=native_type,
+            predicate=predicate,
+            message_template=template,
+            primary=primary,
+            source=source,
+            condition=text,
+            found_by=finding.detector,
+            added_by="static",
+            severity=finding.severity,
+            emission=finding.emission,
+            exception_type=finding.exception_type,
+            normalises_to={finding.target: finding.value} if normalises else None,
+            id_suffix=_EMISSION_SUFFIX[finding.emission],
+        )
 
     if finding.emission == "normalise" and not found.conditions:
         return None  # plain attribute initialisation, not a normalisation
@@ -192,7 +199,7 @@ def _screen(found: PathFinding, source_file: ModuleSource) -> _Candidate | Dropp
         if Atom(target, "==", None) in terms:
             return dropped(f"fills in a default for self.{target}")
         primary = target if target in fields else primary_field(predicate)
-        return _Candidate(finding, predicate, "", primary, source, dropped("no example configs"))
+        return candidate(predicate, "", primary)
     if finding.message is None:
         return dropped("no message")
     try:
@@ -200,58 +207,21 @@ def _screen(found: PathFinding, source_file: ModuleSource) -> _Candidate | Dropp
     except Untranslatable as err:
         return dropped(str(err))
     primary = finding.target if finding.target in fields else primary_field(predicate, template)
-    return _Candidate(finding, predicate, template, primary, source, dropped("no example configs"))
+    return candidate(predicate, template, primary)
 
 
-def _rule(
-    candidate: _Candidate,
-    spec: LibrarySpec,
-    native: NativeType,
-    avoid: list[Predicate],
-    *,
-    taken: set[str],
-    declared: Mapping[str, Declared],
-) -> Rule | Dropped:
-    """Filter 3: a positive and a one-field-off negative example config must be derivable."""
-    finding = candidate.finding
+def _examples(
+    candidate: Candidate, native: NativeType, avoid: list[Predicate], declared: Mapping[str, Declared]
+) -> Derived:
+    """Where filter 3 starts its example configs: the constructor's arguments, a normalised field changed."""
     base = dict(native.constructor_kwargs)
-    if finding.emission == "normalise" and finding.target:
+    for target, value in (candidate.normalises_to or {}).items():
         # Set the target to something else, so the library visibly overrides it.
-        base[finding.target] = witnesses.other_than(finding.value)
-    found = witnesses.derive(candidate.predicate, candidate.primary, base=base, avoid=avoid, declared=declared)
-    if found is None:
-        return replace(
-            candidate.dropped,
-            reason=f"{finding.detector}: no kwargs_positive/kwargs_negative pair is derivable from the predicate",
-        )
-    identifier = rule_id(
-        spec.library,
-        native.name,
-        candidate.predicate,
-        candidate.template,
-        taken,
-        primary=candidate.primary,
-        suffix=_EMISSION_SUFFIX[finding.emission],
-    )
-    taken.add(identifier)
-    return Rule(
-        id=identifier,
-        native_type=native.name,
-        severity=finding.severity,
-        predicate=candidate.predicate,
-        kwargs_positive=found.positive,
-        kwargs_negative=found.negative,
-        message_template=candidate.template,
-        emission=finding.emission,
-        source=candidate.source,
-        added_by="static",
-        exception_type=finding.exception_type,
-        normalises_to={finding.target: finding.value} if finding.emission == "normalise" and finding.target else None,
-    )
+        base[target] = witnesses.other_than(value)
+    return Derived(base, avoid, declared)
 
 
 def _mine_class(
-    spec: LibrarySpec,
     native: NativeType,
     source: ModuleSource,
     classdef: ast.ClassDef,
@@ -260,23 +230,27 @@ def _mine_class(
     landmarks: Landmarks,
     declared: Mapping[str, Declared],
     detectors: Sequence[Detector],
-    taken: set[str],
+    stager: Stager,
 ) -> tuple[list[Rule], list[Dropped]]:
     rules: list[Rule] = []
     dropped: list[Dropped] = []
     walker = Walker(detectors, _callables(classdef, source, native.validators))
-    candidates: list[_Candidate] = []
+    candidates: list[Candidate] = []
     for entry in _entries(native, classdef, landmarks, source, base):
         for found in walker.walk(entry.function, entry.scope, entry.qualname):
-            screened = _screen(found, source)
-            if isinstance(screened, _Candidate):
+            screened = _screen(found, source, native.name)
+            if isinstance(screened, Candidate):
                 candidates.append(screened)
             elif isinstance(screened, Dropped):
                 dropped.append(screened)
     # Example configs should trip their own rule and no other, with values of the declared types.
     for candidate in candidates:
         avoid = [c.predicate for c in candidates if c.predicate != candidate.predicate]
-        result = _rule(candidate, spec, native, avoid, taken=taken, declared=declared)
+        result = stager.stage(
+            candidate,
+            _examples(candidate, native, avoid, declared),
+            no_examples="no kwargs_positive/kwargs_negative pair is derivable from the predicate",
+        )
         (rules if isinstance(result, Rule) else dropped).append(result)
     return rules, dropped
 
@@ -295,7 +269,7 @@ def mine(
     dropped: list[Dropped] = []
     classes: dict[str, ClassFacts] = {}
     natives = {} if tree is not None else {n.name: spec.import_class(n, version) for n in spec.native_types}
-    taken: set[str] = set()
+    stager = Stager(spec.library)
     for native in spec.native_types:
         if tree is not None:
             source = tree.module_source(native)
@@ -315,7 +289,6 @@ def mine(
             classes[native.name] = class_facts(cls, find_method(classdef, "__init__"), base, natives, native.nested)
             declared = declared_fields(cls)
         found, lost = _mine_class(
-            spec,
             native,
             source,
             classdef,
@@ -323,7 +296,7 @@ def mine(
             landmarks=landmarks,
             declared=declared,
             detectors=detectors,
-            taken=taken,
+            stager=stager,
         )
         rules += found
         dropped += lost
