@@ -18,12 +18,12 @@ from typing import Any
 
 from miners.dynamic import infer, messages, probe, types
 from miners.introspect.declarations import declared_fields, nested_fields
+from miners.introspect.module_paths import relative_path
+from miners.introspect.values import NotPlainData, plain_value
 from miners.schema.predicate import Atom, Predicate, evaluate, fields_of, normalised
 from miners.schema.rule import CorpusFile, Dropped, Rule, Source
 from miners.ssot import Cluster, LibrarySpec, NativeType
 from miners.staging import Candidate, Stager
-from miners.static.conditions import Untranslatable, plain_value
-from miners.static.source import relative_path
 from miners.witnesses import Witnesses
 
 MAX_OBSERVED = 3
@@ -59,7 +59,7 @@ def _defaults(cls: type, native: NativeType, fields: Sequence[str]) -> dict[str,
     for name in fields:
         try:
             found[name] = plain_value(getattr(instance, name))
-        except (AttributeError, Untranslatable):
+        except (AttributeError, NotPlainData):
             continue
     return found
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import sys
 
 from miners.introspect.declarations import declared_fields
+from miners.introspect.module_paths import relative_path
 from miners.lifts import dataclass_lift, msgspec_lift, pydantic_lift
 from miners.schema.rule import CorpusFile, Dropped, Rule, Source
 from miners.ssot import LibrarySpec
 from miners.staging import Candidate, Derived, Stager
-from miners.static.source import relative_path
 
 LIFTS = (
     ("lift:pydantic", pydantic_lift),

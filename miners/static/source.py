@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import ast
 import inspect
-import os
 import sys
 from dataclasses import dataclass
 from types import ModuleType
 
 from miners.errors import MinerLandmarkMissingError
+from miners.introspect.module_paths import relative_path
 from miners.ssot import LibrarySpec, NativeType
 
 
@@ -18,17 +18,6 @@ class ModuleSource:
     module: ModuleType | None  # None when read from a source tree
     tree: ast.Module
     path: str  # relative to the library's install root, e.g. transformers/generation/utils.py
-
-
-def relative_path(module: ModuleType) -> str:
-    """The module's file relative to the directory holding its top-level package."""
-    top = sys.modules[module.__name__.split(".")[0]]
-    top_file = getattr(top, "__file__", None)
-    module_file = inspect.getsourcefile(module)
-    if not top_file or not module_file:
-        return module.__name__.replace(".", "/") + ".py"
-    root = os.path.dirname(os.path.dirname(os.path.realpath(top_file)))
-    return os.path.relpath(os.path.realpath(module_file), root).replace(os.sep, "/")
 
 
 def load_module_source(module: ModuleType) -> ModuleSource:
