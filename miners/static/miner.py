@@ -26,11 +26,12 @@ from typing import Any
 from miners import witnesses
 from miners.introspect.declarations import Declared, declared_fields
 from miners.naming import primary_field
+from miners.schema.algebra import simplify
 from miners.schema.predicate import AllOf, Atom, Predicate, fields_of
 from miners.schema.rule import ClassFacts, CorpusFile, Dropped, Rule, Source
 from miners.ssot import LibrarySpec, NativeType
 from miners.staging import Candidate, Derived, Stager
-from miners.static.conditions import Field, Scope, Untranslatable, plain_value, simplify
+from miners.static.conditions import Field, Scope, Untranslatable, plain_value
 from miners.static.defaults import class_facts
 from miners.static.detectors import DEFAULT_DETECTORS, Detector
 from miners.static.messages import template_of

@@ -9,9 +9,10 @@ import pytest
 
 from miners import witnesses
 from miners.naming import rule_id
+from miners.schema.algebra import simplify
 from miners.schema.predicate import FALSY, AllOf, AnyOf, Atom, Ref, evaluate, from_data, to_data
 from miners.schema.template import matches
-from miners.static.conditions import Field, Scope, Untranslatable, simplify, translate
+from miners.static.conditions import Field, Scope, Untranslatable, translate
 from miners.static.detectors import DEFAULT_DETECTORS
 from miners.static.messages import template_of
 from miners.static.walker import Callables, Walker

@@ -19,6 +19,7 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from miners.schema.algebra import is_contradiction, negate, simplify
 from miners.schema.predicate import AllOf, AnyOf, Predicate, fields_of
 from miners.static.conditions import (
     Const,
@@ -27,11 +28,8 @@ from miners.static.conditions import (
     Untranslatable,
     argument_gate,
     constant_value,
-    is_contradiction,
-    negate,
     operand,
     reads_config,
-    simplify,
     translate,
 )
 from miners.static.detectors import Detector, Finding
