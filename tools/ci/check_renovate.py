@@ -6,7 +6,8 @@ Renovate's own validator (renovate-config-validator, run beside this by .ci/run)
 knows its options; this knows the project's contract: every pip hub's
 requirements*.in is bumped in a pull request of its own, which regenerates that
 lock and, for a mined library with a checked-in corpus, that corpus, through
-`./bazelw run` targets that exist.
+`./bazelw run` targets that exist; and a CPU build a hub pins (`torch==X+cpu`)
+is looked up where such builds are served.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 HUB_INPUT = re.compile(r"(^|/)requirements(_[0-9.]+)?\.in$")
 COMMAND = re.compile(r"^\./bazelw run (//[\w/.-]+:[\w.-]+)$")
+# A pin of a local CPU build (`torch==2.13.0+cpu`): a release PyPI does not serve.
+CPU_BUILD_PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*[^\s#;]+\+cpu\b", re.MULTILINE)
 
 
 def tracked_files() -> list[str]:
@@ -109,6 +112,32 @@ def contract_errors(config: dict, files: list[str]) -> list[str]:
     return errors
 
 
+def cpu_build_errors(config: dict, hub_texts: dict[str, str]) -> list[str]:
+    """Each CPU build a hub input pins must be looked up in a registry that serves it.
+
+    hub_texts maps each requirements*.in to its text. Renovate looks a package up on PyPI
+    unless a packageRule gives it registryUrls; PyPI has no `+cpu` releases, so there it
+    would move the pin to a build the hub cannot lock.
+    """
+    errors = []
+    rules = config.get("packageRules", [])
+    for hub_input, text in sorted(hub_texts.items()):
+        for package in sorted(set(CPU_BUILD_PIN.findall(text))):
+            served = any(
+                hub_input in rule.get("matchFileNames", [])
+                and package in rule.get("matchPackageNames", [])
+                and rule.get("registryUrls")
+                for rule in rules
+            )
+            if not served:
+                errors.append(
+                    f"{hub_input}: pins a CPU build of {package}, but no packageRule with registryUrls matches "
+                    f"{package} there; add {hub_input} to the matchFileNames of the rule that looks {package} "
+                    "up where its CPU builds are served"
+                )
+    return errors
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="check_renovate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--schema", required=True, type=Path, help="renovate-schema.json of the Renovate release used")
@@ -122,6 +151,8 @@ def main(argv: list[str]) -> int:
     errors = [f"schema: {e}" for e in schema_errors(config, args.schema)]
     files = tracked_files()
     errors += contract_errors(config, files)
+    hub_inputs = [f for f in files if HUB_INPUT.search(f)]
+    errors += cpu_build_errors(config, {f: (ROOT / f).read_text(encoding="utf-8") for f in hub_inputs})
     for error in errors:
         print(f"{args.config.name}: {error}", file=sys.stderr)
     locks = sum(1 for f in files if HUB_INPUT.search(f))
