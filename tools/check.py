@@ -33,18 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from miners.errors import MinerError, SchemaError
+from miners.errors import SchemaError
 from miners.schema.predicate import evaluate, fields_of
 from miners.schema.rule import CorpusFile, Rule, load_corpus
+from tools.check_input import ConfigError, read_document
 
 SEVERITY_ORDER = ("error", "warn", "dormant")
 EXIT_CLEAN, EXIT_ERRORS, EXIT_BAD_INPUT = 0, 1, 2
-
-
-class ConfigError(MinerError):
-    """A config file that cannot be checked: unreadable, not a mapping, an unknown class."""
 
 
 @dataclass(frozen=True)
@@ -245,14 +240,8 @@ def check_config(corpus: CorpusFile, config: Mapping[str, Any], path: str = "<co
 
 
 def read_config(path: str) -> Any:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read it ({err.strerror})") from None
-    try:
-        return json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as err:
-        raise ConfigError(f"{path}: not valid {'JSON' if path.endswith('.json') else 'YAML'}: {err}") from None
+    """The plain data of a config file; tools.check_input.read_document has where each key is, too."""
+    return read_document(path).data
 
 
 def _report_text(path: str, findings: Sequence[Finding]) -> str:
@@ -287,7 +276,11 @@ def main(argv: list[str]) -> int:
     base = os.environ.get("BUILD_WORKING_DIRECTORY", ".")
     try:
         corpus = load_library_corpus(*args.library)
-        results = {path: check_config(corpus, read_config(str(Path(base, path))), path) for path in args.configs}
+        results = {}
+        for path in args.configs:
+            # Read from where `bazel run` was started, named as given: reports point into the user's tree.
+            document = read_document(Path(base, path), display=path)
+            results[path] = check_config(corpus, document.data, path)
     except (ConfigError, SchemaError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
