@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import json
 import os
 import re
 import sys
@@ -37,6 +36,7 @@ from miners.errors import SchemaError
 from miners.schema.predicate import evaluate, fields_of
 from miners.schema.rule import CorpusFile, Rule, load_corpus
 from tools.check_input import ConfigError, read_document
+from tools.check_output import FORMATS, report
 
 SEVERITY_ORDER = ("error", "warn", "dormant")
 EXIT_CLEAN, EXIT_ERRORS, EXIT_BAD_INPUT = 0, 1, 2
@@ -244,21 +244,6 @@ def read_config(path: str) -> Any:
     return read_document(path).data
 
 
-def _report_text(path: str, findings: Sequence[Finding]) -> str:
-    if not findings:
-        return f"{path}: no rule fires"
-    lines = [f"{path}: {len(findings)} rule(s) fire"]
-    for finding in findings:
-        lines.append(f"  {finding.severity:7} {finding.id}")
-        lines.append(f"          at: {'.'.join(finding.path)}")
-        lines.append(f"          library: {finding.message}")
-        for note in finding.notes:
-            lines.append(f"          note: {note}")
-        if finding.fix:
-            lines.append(f"          fix: {finding.fix}")
-    return "\n".join(lines)
-
-
 def main(argv: list[str]) -> int:
     # No fixed prog: the usage line names what was run (check.py, kiln-check).
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -269,7 +254,12 @@ def main(argv: list[str]) -> int:
         help="the library the configs are for, optionally pinned to its corpus's version: "
         "transformers, transformers==5.23.0",
     )
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text (default), json, github (workflow commands: annotations in GitHub Actions) or sarif (SARIF 2.1.0)",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when any rule fires, not only an `error` one")
     parser.add_argument("configs", nargs="+", help="config files (.yaml, .yml or .json)")
     args = parser.parse_args(argv)
@@ -280,16 +270,16 @@ def main(argv: list[str]) -> int:
         for path in args.configs:
             # Read from where `bazel run` was started, named as given: reports point into the user's tree.
             document = read_document(Path(base, path), display=path)
-            results[path] = check_config(corpus, document.data, path)
+            found = check_config(corpus, document.data, path)
+            results[path] = [(finding, document.locate(finding.path)) for finding in found]
     except (ConfigError, SchemaError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if args.format == "json":
-        print(json.dumps({path: [f.to_data() for f in found] for path, found in results.items()}, indent=2))
-    else:
-        print("\n".join(_report_text(path, found) for path, found in results.items()))
+    output = report(args.format, results)
+    if output:  # a github report of no findings is empty: no blank line
+        print(output)
     failing = SEVERITY_ORDER if args.strict else ("error",)
-    fails = any(f.severity in failing for found in results.values() for f in found)
+    fails = any(f.severity in failing for located in results.values() for f, _ in located)
     return EXIT_ERRORS if fails else EXIT_CLEAN
 
 

@@ -131,6 +131,10 @@ def test_cli_exit_codes_and_json(tmp_path):
         "message": "`max_new_tokens` must be greater than …, but is 0.",
         "path": ["transformers.GenerationConfig", "max_new_tokens"],
         "severity": "error",
+        # Where the key is in the file (tools/check_input_test.py checks the locating itself).
+        "file": "tools/testdata/configs/zero_new_tokens.yaml",
+        "line": 2,
+        "column": 3,
     }
     assert {f["severity"] for f in report["tools/testdata/configs/greedy_with_temperature.yaml"]} == {"dormant"}
     bad = tmp_path / "broken.json"

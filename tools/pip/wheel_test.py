@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.parser
+import json
 import os
 import shutil
 import subprocess
@@ -83,6 +84,19 @@ def test_erroring_config_fails_with_the_finding(sandbox, venv):
     assert failing.returncode == 1, failing.stdout + failing.stderr
     assert f"{config}: 1 rule(s) fire" in failing.stdout
     assert "error   transformers.GenerationConfig.max_new_tokens_le_0" in failing.stdout
+
+
+def test_the_report_formats_are_installed(sandbox, venv):
+    """check_input and check_output come with the wheel: locations, GitHub commands, SARIF."""
+    config = CONFIGS / "zero_new_tokens.yaml"
+    github = run(sandbox, "kiln-check", "--library", "transformers", "--format", "github", config)
+    assert github.returncode == 1, github.stdout + github.stderr
+    assert github.stdout.startswith(f"::error file={config},line=")
+    assert ",title=transformers.GenerationConfig.max_new_tokens_le_0::" in github.stdout
+    sarif = run(sandbox, "kiln-check", "--library", "transformers", "--format", "sarif", config)
+    assert sarif.returncode == 1, sarif.stdout + sarif.stderr
+    (result,) = json.loads(sarif.stdout)["runs"][0]["results"]
+    assert result["ruleId"] == "transformers.GenerationConfig.max_new_tokens_le_0"
 
 
 def test_every_corpus_is_installed(sandbox, venv):
