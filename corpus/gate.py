@@ -39,6 +39,7 @@ from typing import Any
 
 from miners import cli, ssot
 from miners.errors import SchemaError
+from miners.introspect.values import NotPlainData, plain_value
 from miners.replay import Outcome, replay, stable_text
 from miners.schema.predicate import COMPARISONS, Atom, Predicate, evaluate, fields_of
 from miners.schema.rule import ClassFacts, CorpusFile, Quarantined, Rule, load_corpus
@@ -363,6 +364,32 @@ def _rank(rule: Rule) -> tuple[int, str]:
     return (order.index(rule.added_by), rule.id)
 
 
+def effective_defaults(declared: Mapping[str, Any], bare: Outcome) -> dict[str, Any]:
+    """The declared defaults as the library fills them in, where it fills a None in with an empty
+    list or mapping (SpQRConfig turns `shapes=None` into `{}`): read back off an instance built
+    with no arguments. Any other value a bare instance holds may come from other fields
+    (LoRAConfig's `max_cpu_loras` is `max_loras` when unset), so it is not a default."""
+    if bare.instance is None:
+        return dict(declared)
+    filled = dict(declared)
+    for name, value in declared.items():
+        try:
+            actual = _plain(getattr(bare.instance, name))
+        except (AttributeError, NotPlainData):
+            continue
+        if value is None and actual in ([], {}):
+            filled[name] = actual
+    return filled
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value):
+            raise NotPlainData("a mapping with keys that are not strings")
+        return {key: _plain(item) for key, item in value.items()}
+    return plain_value(value)
+
+
 UNDECLARED = "kiln_undeclared_keyword"
 
 
@@ -404,16 +431,19 @@ def run_gate(spec: ssot.LibrarySpec, corpus: CorpusFile, corpus_path: str) -> tu
             raise SchemaError(
                 corpus_path, f"native_type {rule.native_type!r} is not in {spec.path}; add it there", rule_id=rule.id
             )
-    verdicts = [check_rule(rule, run, defaults=corpus.defaults(rule.native_type)) for rule in corpus.rules]
-    facts = {
-        name: replace(
-            corpus.facts(name),
-            unknown_fields=unknown_field_handling(
-                lambda kwargs, name=name: replay_native(name, {**spec.native_type(name).constructor_kwargs, **kwargs})
-            ),
+    facts = {}
+    for name in sorted(classes):
+
+        def build(kwargs: dict, name: str = name) -> Outcome:
+            return replay_native(name, {**spec.native_type(name).constructor_kwargs, **kwargs})
+
+        declared = corpus.facts(name)
+        facts[name] = replace(
+            declared,
+            defaults=effective_defaults(declared.defaults, build({})),
+            unknown_fields=unknown_field_handling(build),
         )
-        for name in sorted(classes)
-    }
+    verdicts = [check_rule(rule, run, defaults=facts[rule.native_type].defaults) for rule in corpus.rules]
     confirmed, merged = reduce_subsumed(
         [v.rule for v in verdicts if v.confirmed], facts, {v.rule.id: v.said for v in verdicts if v.confirmed}
     )
