@@ -60,11 +60,8 @@ def parse_cases(data: Any, path: str) -> list[Case]:
         if not isinstance(config, Mapping) or len(config) != 1:
             raise CaseFileError(f"{where} ({case_id}): config must map exactly one class name to its kwargs")
         ((section, kwargs),) = config.items()
-        if (
-            not isinstance(section, str)
-            or not isinstance(kwargs, Mapping)
-            or not all(isinstance(k, str) for k in kwargs)
-        ):
+        names_ok = isinstance(kwargs, Mapping) and all(isinstance(name, str) for name in kwargs)
+        if not isinstance(section, str) or not names_ok:
             raise CaseFileError(f"{where} ({case_id}): config must be {{ClassName: {{argument: value, ...}}}}")
         cases.append(Case(case_id, source.strip(), section, dict(kwargs)))
     return cases
