@@ -14,7 +14,7 @@ from typing import Any
 
 from miners import cli
 from miners.schema import canonical_yaml
-from miners.schema.predicate import AllOf, Atom, Predicate, Ref
+from miners.schema.predicate import AllOf, Atom, Each, Predicate, Ref
 from miners.schema.rule import CorpusFile, Rule, load_corpus
 
 SEVERITY_ORDER = ("error", "warn", "dormant")
@@ -27,18 +27,42 @@ SEVERITY_WORDS = {
 
 def _value(value: Any) -> str:
     if isinstance(value, Ref):
-        return f"`{value.field}`"
+        return value.field if value.field.startswith("$") else f"`{value.field}`"
     return f"`{json.dumps(value)}`"
 
 
+_PART_WORDS = {
+    "length": "the length of",
+    "first": "the first element of",
+    "upper": "upper-cased,",
+    "any_item": "an item of",
+    "all_items": "every item of",
+    "any_key": "a key of",
+    "all_keys": "every key of",
+    "any_value": "a value of",
+    "all_values": "every value of",
+    "any_pair": "a pair of adjacent items of",
+    "all_pairs": "every pair of adjacent items of",
+}
+_UNARY_WORDS = {"present": "is set", "absent": "is not set", "finite": "is finite", "not_finite": "is not finite"}
+
+
+def _subject(field: str, part: str | None) -> str:
+    name = field if field.startswith("$") else f"`{field}`"
+    return f"{_PART_WORDS[part]} {name}" if part else name
+
+
 def describe(predicate: Predicate) -> str:
-    """The predicate as one line of Markdown."""
+    """The predicate as one line of Markdown; a quantifier's element is `$item` (and `$next`)."""
+    if isinstance(predicate, Each):
+        return f"{_subject(predicate.field, predicate.of)} has ({describe(predicate.where)})"
     if isinstance(predicate, Atom):
-        if predicate.op in ("present", "absent"):
-            return f"`{predicate.field}` {'is set' if predicate.op == 'present' else 'is not set'}"
-        return f"`{predicate.field}` {predicate.op} {_value(predicate.value)}"
+        subject = _subject(predicate.field, predicate.of)
+        if predicate.op in _UNARY_WORDS:
+            return f"{subject} {_UNARY_WORDS[predicate.op]}"
+        return f"{subject} {predicate.op} {_value(predicate.value)}"
     joiner = " and " if isinstance(predicate, AllOf) else " or "
-    parts = [describe(t) if isinstance(t, Atom) else f"({describe(t)})" for t in predicate.terms]
+    parts = [describe(t) if isinstance(t, (Atom, Each)) else f"({describe(t)})" for t in predicate.terms]
     return joiner.join(parts)
 
 

@@ -41,7 +41,7 @@ from miners import cli, ssot
 from miners.errors import SchemaError
 from miners.introspect.values import NotPlainData, plain_value
 from miners.replay import Outcome, replay, stable_text
-from miners.schema.predicate import COMPARISONS, Atom, Predicate, evaluate, fields_of
+from miners.schema.predicate import COMPARISONS, Atom, Each, Predicate, evaluate, fields_of
 from miners.schema.rule import ClassFacts, CorpusFile, Quarantined, Rule, load_corpus
 from miners.schema.template import matches, placeholder_texts
 
@@ -184,8 +184,11 @@ def predicate_consistent(rule: Rule, replays: _Replays) -> str | None:
 
 
 def _atoms(predicate: Predicate) -> list[Atom]:
+    """The atoms on the config's own fields (not a quantifier's tests of its elements)."""
     if isinstance(predicate, Atom):
         return [predicate]
+    if isinstance(predicate, Each):
+        return []
     return [atom for term in predicate.terms for atom in _atoms(term)]
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from miners.schema.predicate import FALSY, AllOf, AnyOf, Atom, Predicate, Ref
+from miners.schema.predicate import FALSY, AllOf, AnyOf, Atom, Each, Predicate, Ref
 from miners.schema.template import static_pieces
 
 _OP_WORDS = {
@@ -30,18 +30,21 @@ _OP_WORDS = {
     "type_is_not": "type_is_not",
     "present": "present",
     "absent": "absent",
+    "finite": "is_finite",
+    "not_finite": "not_finite",
 }
 
 
-def _atoms(predicate: Predicate) -> list[Atom]:
-    if isinstance(predicate, Atom):
+def _atoms(predicate: Predicate) -> list[Atom | Each]:
+    """The tests of the config's fields; a quantifier is one test of its field."""
+    if isinstance(predicate, (Atom, Each)):
         return [predicate]
     return [atom for term in predicate.terms for atom in _atoms(term)]
 
 
 def _word(value: Any) -> str:
     if isinstance(value, Ref):
-        return value.field
+        return value.field.lstrip("$")
     if value is None:
         return "none"
     if isinstance(value, bool):
@@ -53,14 +56,23 @@ def _word(value: Any) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", str(value).rsplit(".", 1)[-1]).strip("_").lower() or "value"
 
 
-def atom_slug(atom: Atom) -> str:
-    """`le_0`, `is_falsy`; on a part of the field, the part first: `length_ne_2`, `any_item_is_falsy`."""
+def atom_slug(atom: Atom | Each) -> str:
+    """`le_0`, `is_falsy`; on a part of the field, the part first: `length_ne_2`, `any_item_is_falsy`;
+    a quantifier, by its tests of the element: `any_value_any_pair_ge_next`."""
+    if isinstance(atom, Each):
+        where = atom.where
+        if isinstance(where, (Atom, Each)):
+            return f"{atom.of}_{atom_slug(where)}"
+        tests = _atoms(where)
+        if len(tests) <= 3 and all(isinstance(t, Atom) for t in tests):
+            return f"{atom.of}_" + ("_or_" if isinstance(where, AnyOf) else "_and_").join(atom_slug(t) for t in tests)
+        return f"{atom.of}_is_invalid"
     if atom.of is not None:
         return f"{atom.of}_{atom_slug(Atom(atom.field, atom.op, atom.value))}"
     op = _OP_WORDS[atom.op]
     if atom.op == "type_is" and isinstance(atom.value, list) and len(atom.value) > 1:
         return "wrong_type"  # the types the library refuses: too many to spell out
-    if atom.op in ("present", "absent"):
+    if atom.op in ("present", "absent", "finite", "not_finite"):
         return op
     if atom.op in ("in", "not_in") and atom.value == list(FALSY):
         return "is_falsy" if atom.op == "in" else "is_truthy"
@@ -97,7 +109,7 @@ def _main_slug(predicate: Predicate, field: str) -> tuple[str, list[Atom]]:
         covered = _atoms(term)
         if not any(a.field == field for a in covered):
             continue
-        if isinstance(term, Atom):
+        if isinstance(term, (Atom, Each)):
             slug = atom_slug(term)
         elif all(a.field == field for a in covered):
             joiner = "_or_" if isinstance(term, AnyOf) else "_and_"

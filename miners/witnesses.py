@@ -16,7 +16,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from miners.introspect.declarations import Declared
-from miners.schema.predicate import FALSY, PRESENCE, AllOf, Atom, Predicate, Ref, evaluate, fields_of
+from miners.schema.predicate import (
+    FALSY,
+    FINITENESS,
+    ITEM,
+    NEXT,
+    PRESENCE,
+    AllOf,
+    Atom,
+    Each,
+    Predicate,
+    Ref,
+    evaluate,
+    fields_of,
+)
 
 
 class _Omit:
@@ -49,8 +62,11 @@ class Witnesses:
 
 
 def _atoms(predicate: Predicate) -> Iterator[Atom]:
+    """The atoms on the config's own fields (a quantifier's `where` tests its elements)."""
     if isinstance(predicate, Atom):
         yield predicate
+    elif isinstance(predicate, Each):
+        yield from (a for a in _atoms(predicate.where) if not a.field.startswith("$"))
     else:
         for term in predicate.terms:
             yield from _atoms(term)
@@ -70,7 +86,7 @@ def _fresh(field: str, taken: list[Any]) -> list[Any]:
     """Values of the same types as `taken` but not among them (some value, if there is no type to go by)."""
     fresh: list[Any] = []
     if any(isinstance(v, str) for v in taken):
-        fresh.append(f"not_a_valid_{field}")
+        fresh.append(f"not_a_valid_{field.lstrip('$')}")
     numbers = [v for v in taken if _is_number(v)]
     if numbers:
         step = 1 if all(isinstance(v, int) for v in numbers) else 1.0
@@ -118,8 +134,65 @@ def _fits_type(value: Any, types: frozenset[str]) -> bool:
     return True
 
 
+def _quantifiers(predicate: Predicate, field: str) -> Iterator[Each]:
+    """The conditions on the elements of `field`, each as a quantifier (an atom with an element
+    part is one whose `where` is a single test)."""
+    if isinstance(predicate, Each):
+        if predicate.field == field:
+            yield predicate
+    elif isinstance(predicate, Atom):
+        if predicate.field == field and predicate.of not in (None, "length", "any_item", "all_items"):
+            yield Each(field, predicate.of, Atom(ITEM, predicate.op, predicate.value))
+    else:
+        for term in predicate.terms:
+            yield from _quantifiers(term, field)
+
+
+# Values for a mapping's entries when the rule says nothing about them: a one-number list first,
+# the commonest shape of a mapping-valued config field (histogram buckets, per-module settings).
+_ENTRY_VALUES: list[Any] = [[1.0], [1], "value", 1, [], None]
+_MAX_PAIRS = 16
+
+
+def _keys_for(context: Predicate, field: str) -> list[Any]:
+    """Keys for a mapping field: the members of the allowlists its key conditions name, then one more."""
+    keys: list[Any] = []
+    for each in _quantifiers(context, field):
+        where = each.where
+        if each.of in ("any_key", "all_keys") and isinstance(where, Atom) and where.op in ("in", "not_in"):
+            keys += [k for k in where.value if isinstance(k, str)]
+    return [*keys, "key"]
+
+
+def _element_values(each: Each, context: Predicate) -> list[Any]:
+    """Values of the field that test a condition on its elements, both sides of it."""
+    if each.of in ("any_pair", "all_pairs"):
+        firsts, seconds = candidates(each.where, ITEM), candidates(each.where, NEXT)
+        pairs = [[a, b] for a, b in itertools.islice(itertools.product(firsts, seconds), _MAX_PAIRS)]
+        return [p for p in pairs if OMIT not in p] + [[1], []]
+    where = each.where
+    truthiness = isinstance(where, Atom) and where.op in ("in", "not_in") and where.value == list(FALSY)
+    if truthiness and each.of in ("any_value", "all_values"):
+        # A mapping's values are most often lists (of bounds, of names), then strings and numbers.
+        items: list[Any] = [[], [1.0], "", "value", 0, 1, None]
+    else:
+        items = [v for v in candidates(where, ITEM) if v is not OMIT]
+    if each.of == "upper":
+        return [v for item in items if isinstance(item, str) for v in (item, item.lower())] + [1]
+    if each.of == "first":
+        return [f"{item}value" if isinstance(item, str) else [item] for item in items] + ["", []]
+    if each.of in ("any_key", "all_keys"):
+        return [{k: v} for k in items if isinstance(k, str) for v in _ENTRY_VALUES] + [{}]
+    if each.of in ("any_value", "all_values"):
+        keys = _keys_for(context, each.field)
+        return [{k: v} for v in items for k in keys[:3]] + [{}]
+    return [[item] for item in items] + [[]]
+
+
 def _values_for(atom: Atom, field: str) -> list[Any]:
     """Values that test one atom on `field`: both sides of it, most telling first."""
+    if atom.op in FINITENESS:
+        return [float("inf"), float("nan"), 1.0] if atom.of is None else [[float("inf")], [1.0], []]
     if atom.of in ("any_item", "all_items"):
         # One-item lists of the values that test the item, and the empty list (no item at all).
         if atom.op in ("in", "not_in") and atom.value == list(FALSY):
@@ -195,8 +268,10 @@ def candidates(predicate: Predicate, field: str, declared: Declared | None = Non
     for atom in _atoms(predicate):
         if isinstance(atom.value, Ref) and field in (atom.field, atom.value.field):
             partners.append(atom.value.field if atom.field == field else atom.field)
-        elif atom.field == field:
+        elif atom.field == field and atom.of in (None, "length", "any_item", "all_items"):
             pool += _values_for(atom, field)
+    for each in _quantifiers(predicate, field):
+        pool += _element_values(each, predicate)
     numbers = sorted({a.value for a in _atoms(predicate) if a.field == field and a.of is None and _is_number(a.value)})
     for low, high in itertools.pairwise(numbers):
         # Between two bounds (`0 < x < 1`): the midpoint, a float unless it is whole.
@@ -211,6 +286,8 @@ def candidates(predicate: Predicate, field: str, declared: Declared | None = Non
     tests_type = any(a.field == field and a.op in ("type_is", "type_is_not") for a in _atoms(predicate))
     if declared.has_default:
         pool.append(declared.default)
+    if declared.has_sample:
+        pool.append(declared.sample)
     if types and not tests_type:
         # A value the predicate itself compares the field with is the point, whatever the
         # declaration says (`if self.logprobs is True` on an int field).

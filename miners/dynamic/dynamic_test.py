@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import enum
+
+import pydantic
 import pytest
 
 from miners.dynamic import infer, messages, probe
 from miners.dynamic.miner import mine_native
-from miners.schema.predicate import Atom, Ref, evaluate, from_data
+from miners.schema.predicate import Atom, Ref, evaluate, from_data, to_data
 from miners.ssot import Cluster, NativeType, ProbeField
 from miners.staging import Stager
 from miners.testdata.demo_configs import ProbedConfig
@@ -139,3 +142,67 @@ def test_no_type_rules_for_a_class_that_cannot_be_built():
     from miners.introspect.declarations import declared_fields
 
     assert probe_types(run, {}, declared_fields(NeedsModel), []) == []
+
+
+class Backend(enum.Enum):
+    FLASH_ATTN = "flash_attn"
+    TRITON = "triton"
+
+
+class Mode(enum.IntEnum):
+    NONE = 0
+    COMPILE = 3
+
+
+class EnumConfig(pydantic.BaseModel):
+    """Parses its enums the way vLLM's configs do: names in any case, "auto" for None."""
+
+    backend: Backend | None = None
+    fallback: Backend | None = None
+    mode: Mode = Mode.NONE
+
+    @pydantic.field_validator("backend", mode="before")
+    @classmethod
+    def _backend(cls, value):
+        if isinstance(value, str):
+            if value.lower() == "auto":
+                return None
+            if value.upper() not in Backend.__members__:
+                raise ValueError(f"Unknown backend: {value.upper()!r}")
+            return Backend[value.upper()]
+        return value
+
+    @pydantic.field_validator("fallback", mode="before")
+    @classmethod
+    def _fallback(cls, value):
+        return Backend[value.upper()] if isinstance(value, str) else value  # a bare KeyError
+
+
+def test_enum_rules_list_the_spellings_the_library_takes():
+    from miners.dynamic.enums import probe_enum
+
+    def run(kwargs):
+        return probe.probe(EnumConfig, typed_native(), kwargs, "demo")
+
+    (backend,) = probe_enum(run, {}, "backend", Backend, None)
+    # The validator upper-cases: "Flash_attn" is taken too, so the rule tests the value upper-cased.
+    assert to_data(backend.predicate) == {
+        "all": [
+            {"field": "backend", "op": "type_is", "value": "str"},
+            {"field": "backend", "of": "upper", "op": "not_in", "value": ["AUTO", "FLASH_ATTN", "TRITON"]},
+        ]
+    }
+    assert not evaluate(backend.predicate, {"backend": "Flash_Attn"})
+    assert evaluate(backend.predicate, {"backend": "flash-attn"})
+    assert backend.positive == {"backend": "not_a_valid_backend"}
+    assert backend.negative == {"backend": None}
+    # The message echoes the value upper-cased: it is a placeholder, not fixed text.
+    assert backend.template.startswith("{} validation error for EnumConfig")
+    assert "Unknown backend: '{}'" in backend.template
+    # A bare KeyError('NOT_A_VALID_FALLBACK') is still told apart by its type and its quotes.
+    (fallback,) = probe_enum(run, {}, "fallback", Backend, None)
+    assert (fallback.exception_type, fallback.template) == ("builtins.KeyError", "'{}'")
+    # An IntEnum takes its values, and pydantic refuses its names: an integer outside them is refused.
+    found = {to_data(f.predicate)["all"][0]["value"]: f for f in probe_enum(run, {}, "mode", Mode, Mode.NONE)}
+    assert sorted(found) == ["int"]
+    assert found["int"].positive == {"mode": 4}

@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from miners.dynamic import infer, messages, probe, types
-from miners.introspect.declarations import declared_fields, nested_fields
+from miners.dynamic import enums, infer, messages, probe, types
+from miners.introspect.declarations import annotated_classes, declared_fields, nested_fields
 from miners.introspect.module_paths import relative_path
 from miners.introspect.values import NotPlainData, plain_value
 from miners.schema.predicate import Atom, Predicate, evaluate, fields_of, normalised
@@ -218,6 +218,26 @@ def mine_native(cls: type, native: NativeType, stager: Stager) -> tuple[list[Rul
     return rules, dropped
 
 
+def _stage_probed(
+    stager: Stager, native: NativeType, source: Source, predicate: Predicate, found: Any, *, kind: str, no_examples: str
+) -> Rule | Dropped:
+    """A type or enum finding (its refusal and the accepted value as the examples), staged."""
+    candidate = Candidate(
+        native_type=native.name,
+        predicate=predicate,
+        message_template=found.template,
+        primary=found.field,
+        source=source,
+        condition=f"{kind}: {normalised(predicate)}",
+        found_by="dynamic",
+        added_by="dynamic",
+        exception_type=_exception_name(found.exception_type),
+        observed_messages=found.observed,
+    )
+    examples = Witnesses(dict(sorted(found.positive.items())), dict(sorted(found.negative.items())))
+    return stager.stage(candidate, examples, no_examples=no_examples)
+
+
 def type_rules(
     cls: type, native: NativeType, natives: dict[str, type], stager: Stager
 ) -> tuple[list[Rule], list[Dropped]]:
@@ -238,21 +258,49 @@ def type_rules(
         if not refused:
             continue
         predicate = Atom(found.field, "type_is", refused if len(refused) > 1 else refused[0])
-        candidate = Candidate(
-            native_type=native.name,
-            predicate=predicate,
-            message_template=found.template,
-            primary=found.field,
-            source=source,
-            condition=f"type probe: {normalised(predicate)}",
-            found_by="dynamic",
-            added_by="dynamic",
-            exception_type=_exception_name(found.exception_type),
-            observed_messages=found.observed,
+        staged = _stage_probed(
+            stager,
+            native,
+            source,
+            predicate,
+            found,
+            kind="type probe",
+            no_examples="the refused and the accepted value share a type",
         )
-        examples = Witnesses(dict(sorted(found.positive.items())), dict(sorted(found.negative.items())))
-        staged = stager.stage(candidate, examples, no_examples="the refused and the accepted value share a type")
         (rules if isinstance(staged, Rule) else dropped).append(staged)
+    return rules, dropped
+
+
+def enum_rules(cls: type, native: NativeType, stager: Stager) -> tuple[list[Rule], list[Dropped]]:
+    """The spellings the library refuses for each enum-typed field (enums.py)."""
+    base = dict(native.constructor_kwargs)
+    if not probe.probe(cls, native, base, stager.library).accepted:
+        return [], []
+
+    def run(kwargs: Any) -> probe.Row:
+        return probe.probe(cls, native, kwargs, stager.library)
+
+    declared = declared_fields(cls)
+    rules: list[Rule] = []
+    dropped: list[Dropped] = []
+    source = _source(cls, native)
+    for field, classes in sorted(annotated_classes(cls).items()):
+        enum_cls = enums.enum_class(classes)
+        if enum_cls is None or field in base or field.startswith("_"):
+            continue
+        entry = declared.get(field)
+        default = entry.default if entry is not None and entry.has_default else probe.OMIT
+        for found in enums.probe_enum(run, base, field, enum_cls, default):
+            staged = _stage_probed(
+                stager,
+                native,
+                source,
+                found.predicate,
+                found,
+                kind="enum probe",
+                no_examples="the refused and the accepted value agree",
+            )
+            (rules if isinstance(staged, Rule) else dropped).append(staged)
     return rules, dropped
 
 
@@ -268,7 +316,7 @@ def mine(spec: LibrarySpec) -> CorpusFile:
             found, lost = mine_native(cls, native, stager)
             rules += found
             dropped += lost
-        found, lost = type_rules(cls, native, natives, stager)
-        rules += found
-        dropped += lost
+        for mined in (type_rules(cls, native, natives, stager), enum_rules(cls, native, stager)):
+            rules += mined[0]
+            dropped += mined[1]
     return CorpusFile(library=spec.library, library_version=version, rules=tuple(rules), dropped=tuple(dropped))

@@ -63,7 +63,12 @@ def message_class(row: probe.Row, field: str) -> str:
     """The template of a refusal: the sample's value and its type's name (`got float`) vary."""
     sample = row.kwargs[field]
     text = re.sub(rf"\b{re.escape(type(sample).__name__)}\b", "\0", row.raised or "")
-    for shown in sorted({repr(sample), str(sample)} - {""}, key=len, reverse=True):
+    # Libraries echo a sample as given, or upper- or lower-cased (`Enum[value.upper()]`); the
+    # quotes around a re-cased echo are the library's own (KeyError: 'PARTIAL'), so they stay.
+    shown_forms = {repr(sample), str(sample)}
+    if isinstance(sample, str):
+        shown_forms |= {sample.upper(), sample.lower()}
+    for shown in sorted(shown_forms - {""}, key=len, reverse=True):
         text = text.replace(shown, "\0")
     return messages.template(text, [])
 

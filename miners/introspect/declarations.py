@@ -91,6 +91,13 @@ class Declared:
     types: frozenset[str] = frozenset()
     choices: tuple[Any, ...] | None = None  # a Literal's values (None included when Optional)
     default: Any = _NO_DEFAULT
+    # A non-empty value of the declared type, its items of the declared item type (a
+    # `list[Literal["model", "worker"]]` gets ["model"]); NO_SAMPLE when there is none to make.
+    sample: Any = _NO_DEFAULT
+
+    @property
+    def has_sample(self) -> bool:
+        return self.sample is not _NO_DEFAULT
 
     @property
     def has_default(self) -> bool:
@@ -104,10 +111,34 @@ def _plain_default(value: Any) -> Any:
         return _NO_DEFAULT
 
 
+_SAMPLES: dict[type, Any] = {bool: True, int: 1, float: 0.5, str: "value"}
+
+
+def sample_of(annotation: Any, depth: int = 0) -> Any:
+    """A truthy value of an annotation (an object, not source text), or _NO_DEFAULT: the first
+    plain member of a union, a Literal's first value, a one-item list or mapping of a sample item."""
+    if depth > 3 or annotation is None or isinstance(annotation, str):
+        return _NO_DEFAULT
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return sample_of(args[0], depth + 1)
+    if origin is typing.Literal:
+        return next((v for v in args if v is not None and v is not False and v != ""), _NO_DEFAULT)
+    if origin is typing.Union or (origin is not None and origin.__name__ == "UnionType"):
+        return next((s for a in args if (s := sample_of(a, depth + 1)) is not _NO_DEFAULT), _NO_DEFAULT)
+    if origin in (list, tuple, set, frozenset) or (origin is not None and origin.__name__ in ("Sequence", "List")):
+        item = sample_of(args[0], depth + 1) if args else "value"
+        return _NO_DEFAULT if item is _NO_DEFAULT else [item]
+    if origin is dict or (origin is not None and origin.__name__ in ("Mapping", "Dict")):
+        value = sample_of(args[1], depth + 1) if len(args) == 2 else "value"
+        return _NO_DEFAULT if value is _NO_DEFAULT or (args and args[0] is not str) else {"key": value}
+    return _SAMPLES.get(annotation, _NO_DEFAULT)
+
+
 def _declared(annotation: Any, default: Any) -> Declared:
     literal = literal_values(annotation) if annotation is not None else None
     choices = None if literal is None else tuple(literal[0]) + ((None,) if literal[1] else ())
-    return Declared(frozenset(_from_object(annotation)), choices, _plain_default(default))
+    return Declared(frozenset(_from_object(annotation)), choices, _plain_default(default), sample_of(annotation))
 
 
 def _struct_fields(cls: type) -> list[tuple[str, Any, Any]] | None:

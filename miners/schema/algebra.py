@@ -13,10 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from miners.schema.predicate import NEGATION, PART_NEGATION, AllOf, AnyOf, Atom, Predicate, Ref
+from miners.schema.predicate import ITEM, NEGATION, PART_NEGATION, PRESENCE, AllOf, AnyOf, Atom, Each, Predicate, Ref
 
 
 def negate(predicate: Predicate) -> Predicate:
+    if isinstance(predicate, Each):
+        # not (any element holds P) is (every element holds not P).
+        return Each(predicate.field, PART_NEGATION[predicate.of], negate(predicate.where))
     if isinstance(predicate, Atom):
         part = PART_NEGATION[predicate.of] if predicate.of is not None else None
         return Atom(predicate.field, NEGATION[predicate.op], predicate.value, part)
@@ -28,12 +31,34 @@ def negate(predicate: Predicate) -> Predicate:
 # --- simplification -----------------------------------------------------------
 
 
+def quantified(field: str, part: str, where: Predicate) -> Predicate:
+    """`where` over the elements of the field's part, in its simplest form: any element meeting
+    `a or b` is any meeting a or any meeting b (every element meeting `a and b`, likewise), and a
+    plain test of the element is an atom with `of`."""
+    pairs = part in ("any_pair", "all_pairs")
+    if isinstance(where, Atom):
+        plain = (
+            where.field == ITEM
+            and where.of is None
+            and where.op not in PRESENCE
+            and not pairs
+            and not (isinstance(where.value, Ref) and where.value.field.startswith("$"))
+        )
+        return Atom(field, where.op, where.value, part) if plain else Each(field, part, where)
+    splits = AnyOf if part.startswith("any_") else AllOf
+    if isinstance(where, splits):
+        return splits(tuple(quantified(field, part, term) for term in where.terms))
+    return Each(field, part, where)
+
+
 def _false_for_none(term: Predicate, field: str) -> bool:
     """Whether the term cannot hold when `field` is None (so `field != None` beside it is redundant)."""
     if isinstance(term, AllOf):
         return any(_false_for_none(t, field) for t in term.terms)
     if isinstance(term, AnyOf):
         return all(_false_for_none(t, field) for t in term.terms)
+    if isinstance(term, Each):
+        return term.field == field  # None has no elements
     op, value = term.op, term.value
     if term.of is not None and term.field == field:
         return True  # a length or items: None has neither
@@ -169,9 +194,12 @@ def is_contradiction(predicate: Predicate) -> bool:
 
 def simplify(predicate: Predicate) -> Predicate:
     """Flattens nesting, folds equality chains into lists, drops implied `!= None` atoms and
-    always-true alternatives (`x == None or x != None`) from conjunctions."""
+    always-true alternatives (`x == None or x != None`) from conjunctions; a quantifier whose
+    condition is one plain test of the element is written as an atom with `of`."""
     if isinstance(predicate, Atom):
         return predicate
+    if isinstance(predicate, Each):
+        return quantified(predicate.field, predicate.of, simplify(predicate.where))
     kind = type(predicate)
     terms: list[Predicate] = []
     for term in (simplify(t) for t in predicate.terms):

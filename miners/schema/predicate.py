@@ -15,11 +15,28 @@ In YAML:
 
 An atom may test a part of the field instead of the field itself, with `of`:
 `length` compares the field's length (of a string, list or mapping);
+`first` tests its first element (of a string: its first character); `upper`
+tests a string upper-cased (a library that parses `Enum[value.upper()]` takes any case);
 `any_item` / `all_items` test the items of a list field (of a string: its
 characters, as Python iterates it), true when any item (every item) passes
-the comparison:
+the comparison; `any_key` / `all_keys` and `any_value` / `all_values` test a
+mapping's keys and values:
 
     {field: stop, of: any_item, op: in, value: [null, false, "", [], {}]}
+
+A condition on each element that is more than one comparison is a quantifier:
+`of` with `where`, a predicate over the element, which it names `$item` (a
+quantifier inside `where` names its own element `$item` in turn). `any_pair` /
+`all_pairs` walk a list's adjacent pairs, the second element named `$next`:
+
+    {field: custom_ops, of: any_item, where: {all: [
+        {field: $item, op: not_in, value: [all, none]},
+        {field: $item, of: length, op: "<", value: 2}]}}
+    {field: buckets, of: any_value, where:
+        {field: $item, of: any_pair, where: {field: $item, op: ">=", value: "@$next"}}}
+
+`finite` / `not_finite` test that a number is (is not) finite; like `present`
+and `absent` they take no value.
 
 A rule fires when its predicate is true. Fields are looked up in the config
 first, then in the class defaults when given; a field found in neither is
@@ -29,6 +46,7 @@ with `of` on a value that has no length, or no items, is false too.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Iterator, Mapping
@@ -40,12 +58,42 @@ MEMBERSHIP = ("in", "not_in")
 DIVISIBILITY = ("divisible_by", "not_divisible_by")
 TYPE_TESTS = ("type_is", "type_is_not")
 PRESENCE = ("present", "absent")
-OPERATORS = COMPARISONS + MEMBERSHIP + DIVISIBILITY + TYPE_TESTS + PRESENCE
+FINITENESS = ("finite", "not_finite")
+UNARY = PRESENCE + FINITENESS  # operators that take no value
+OPERATORS = COMPARISONS + MEMBERSHIP + DIVISIBILITY + TYPE_TESTS + PRESENCE + FINITENESS
 
 # What part of the field an atom tests (`of`); absent: the field's value itself.
-PARTS = ("length", "any_item", "all_items")
-# Negating an atom on items swaps the quantifier: not (any item < 0) is (every item >= 0).
-PART_NEGATION = {"length": "length", "any_item": "all_items", "all_items": "any_item"}
+PARTS = (
+    "length",
+    "first",
+    "upper",
+    "any_item",
+    "all_items",
+    "any_key",
+    "all_keys",
+    "any_value",
+    "all_values",
+    "any_pair",
+    "all_pairs",
+)
+ELEMENT_PARTS = PARTS[3:]  # the quantified parts, which a `where` may follow
+# Negating an atom on elements swaps the quantifier: not (any item < 0) is (every item >= 0).
+PART_NEGATION = {
+    "length": "length",
+    "first": "first",
+    "upper": "upper",
+    "any_item": "all_items",
+    "all_items": "any_item",
+    "any_key": "all_keys",
+    "all_keys": "any_key",
+    "any_value": "all_values",
+    "all_values": "any_value",
+    "any_pair": "all_pairs",
+    "all_pairs": "any_pair",
+}
+# The names a quantifier's `where` gives its element (and, over pairs, the element after it).
+ITEM = "$item"
+NEXT = "$next"
 
 # The operator that is true exactly when the given one is false (on known values).
 NEGATION = {
@@ -63,6 +111,8 @@ NEGATION = {
     "type_is_not": "type_is",
     "present": "absent",
     "absent": "present",
+    "finite": "not_finite",
+    "not_finite": "finite",
 }
 
 # The operator with its operands swapped: `a < @b` is `b > @a`.
@@ -127,7 +177,21 @@ class AnyOf:
             yield from term.fields()
 
 
-Predicate = Atom | AllOf | AnyOf
+@dataclass(frozen=True)
+class Each:
+    """A quantifier: `where` holds for any (every) element of the field's part `of`."""
+
+    field: str
+    of: str  # one of ELEMENT_PARTS
+    where: Predicate
+
+    def fields(self) -> Iterator[str]:
+        yield self.field
+        # `where` reads the element, and may compare it with other fields of the config.
+        yield from (name for name in self.where.fields() if not name.startswith("$"))
+
+
+Predicate = Atom | AllOf | AnyOf | Each
 
 
 def fields_of(predicate: Predicate) -> list[str]:
@@ -168,7 +232,14 @@ def _is_plain_data(value: Any) -> bool:
     return False
 
 
-def from_data(data: Any) -> Predicate:
+def _field_name(field: Any, elements: tuple[str, ...]) -> str:
+    if isinstance(field, str) and (field.isidentifier() or field in elements):
+        return field
+    where = f" (inside `where`: {', '.join(elements)} too)" if elements else ""
+    raise PredicateError(f"'field' must be an identifier{where}, got {field!r}")
+
+
+def from_data(data: Any, _elements: tuple[str, ...] = ()) -> Predicate:
     """Builds a predicate from its YAML form; raises PredicateError naming the problem."""
     if not isinstance(data, Mapping):
         raise PredicateError(f"a predicate must be a mapping, got {type(data).__name__}: {data!r}")
@@ -180,33 +251,48 @@ def from_data(data: Any) -> Predicate:
             terms = data[combinator]
             if not isinstance(terms, list) or not terms:
                 raise PredicateError(f"'{combinator}' needs a non-empty list of predicates")
-            return cls(tuple(from_data(term) for term in terms))
+            return cls(tuple(from_data(term, _elements) for term in terms))
+    if "where" in keys:
+        if keys != {"field", "of", "where"}:
+            raise PredicateError(f"a quantifier has exactly the keys field, of and where, got {sorted(keys)}")
+        if data["of"] not in ELEMENT_PARTS:
+            raise PredicateError(f"a quantifier's 'of' must be one of {', '.join(ELEMENT_PARTS)}, got {data['of']!r}")
+        elements = (ITEM, NEXT) if data["of"] in ("any_pair", "all_pairs") else (ITEM,)
+        return Each(_field_name(data["field"], _elements), data["of"], from_data(data["where"], elements))
+    return _atom_from_data(data, _elements)
+
+
+def _atom_from_data(data: Mapping[str, Any], _elements: tuple[str, ...]) -> Atom:
+    keys = set(data)
     if "op" not in keys or "field" not in keys:
         raise PredicateError(f"an atom needs 'field' and 'op', got keys {sorted(keys)}")
     unknown = keys - {"field", "op", "value", "of"}
     if unknown:
         raise PredicateError(f"unknown atom keys {sorted(unknown)}")
-    op, field, part = data["op"], data["field"], data.get("of")
+    op, part = data["op"], data.get("of")
+    if op not in OPERATORS:
+        raise PredicateError(f"unknown operator {op!r}; known operators: {', '.join(OPERATORS)}")
     if part is not None and part not in PARTS:
         raise PredicateError(f"unknown 'of' {part!r}; known parts: {', '.join(PARTS)}")
     if part is not None and op in PRESENCE:
         raise PredicateError(f"operator {op!r} tests the field itself and takes no 'of'")
     if part == "length" and op not in COMPARISONS + MEMBERSHIP:
         raise PredicateError(f"a length is compared (==, <, in, ...), not tested with {op!r}")
-    if op not in OPERATORS:
-        raise PredicateError(f"unknown operator {op!r}; known operators: {', '.join(OPERATORS)}")
-    if not isinstance(field, str) or not field.isidentifier():
-        raise PredicateError(f"'field' must be an identifier, got {field!r}")
-    if op in PRESENCE:
+    if part in ("any_pair", "all_pairs"):
+        raise PredicateError(f"a pair is tested with `where` ({ITEM} against {NEXT}), not with {op!r}")
+    field = _field_name(data["field"], _elements)
+    if op in UNARY:
         if "value" in keys:
             raise PredicateError(f"operator {op!r} takes no value")
-        return Atom(field, op)
+        return Atom(field, op, None, part)
     if "value" not in keys:
         raise PredicateError(f"operator {op!r} needs a value")
     raw = data["value"]
     if not _is_plain_data(raw):
         raise PredicateError(f"value {raw!r} is not plain YAML data")
     value = _decode_value(raw)
+    if isinstance(value, Ref):
+        _field_name(value.field, _elements)
     if op in MEMBERSHIP:
         if not isinstance(value, list):
             raise PredicateError(f"operator {op!r} needs a list value, got {raw!r}")
@@ -224,11 +310,13 @@ def from_data(data: Any) -> Predicate:
 
 
 def to_data(predicate: Predicate) -> dict[str, Any]:
+    if isinstance(predicate, Each):
+        return {"field": predicate.field, "of": predicate.of, "where": to_data(predicate.where)}
     if isinstance(predicate, Atom):
         data: dict[str, Any] = {"field": predicate.field, "op": predicate.op}
         if predicate.of is not None:
             data["of"] = predicate.of
-        if predicate.op not in PRESENCE:
+        if predicate.op not in UNARY:
             data["value"] = _encode_value(predicate.value)
         return data
     key = "all" if isinstance(predicate, AllOf) else "any"
@@ -240,6 +328,8 @@ def normalised(predicate: Predicate) -> str:
     groups flattened, and a comparison of two fields written with the fields in name order."""
 
     def norm(p: Predicate) -> Any:
+        if isinstance(p, Each):
+            return {"field": p.field, "of": p.of, "where": norm(p.where)}
         if isinstance(p, Atom):
             if isinstance(p.value, Ref) and p.op in MIRROR and p.of is None and p.value.field < p.field:
                 # One comparison of two fields has two spellings (`a > @b`, `b < @a`): keep one.
@@ -302,6 +392,28 @@ def _contains(container: list[Any], item: Any) -> bool:
         return False
 
 
+def elements(value: Any, part: str) -> list[Any] | None:
+    """The elements a quantified part walks, or None when the value has no such part. Items
+    are as Python iterates them, since the rules come from `any(... for x in self.f)`: a
+    string's items are its characters. A pair is (element, the element after it)."""
+    if part == "first":
+        return [value[0]] if isinstance(value, (list, tuple, str)) and value else None
+    if part == "upper":
+        return [value.upper()] if isinstance(value, str) else None
+    if part in ("any_item", "all_items"):
+        # A mapping's items, as Python iterates it, are its keys.
+        return list(value) if isinstance(value, (list, tuple, str, Mapping)) else None
+    if part in ("any_pair", "all_pairs"):
+        return list(itertools.pairwise(value)) if isinstance(value, (list, tuple)) else None
+    if not isinstance(value, Mapping):
+        return None
+    return list(value.keys() if part in ("any_key", "all_keys") else value.values())
+
+
+def _quantifier(part: str) -> Any:
+    return any if part.startswith("any_") else all
+
+
 def _evaluate_atom(atom: Atom, lookup: Any) -> bool:
     if atom.op == "present":
         return lookup.is_set(atom.field)
@@ -319,13 +431,11 @@ def _evaluate_atom(atom: Atom, lookup: Any) -> bool:
         if not isinstance(value, (str, list, tuple, dict)):
             return False
         return _test(atom.op, len(value), operand)
-    if atom.of in ("any_item", "all_items"):
-        # As Python iterates them, since the rules come from `any(... for x in self.f)`: a
-        # string's items are its characters.
-        if not isinstance(value, (list, tuple, str)):
+    if atom.of is not None:
+        parts = elements(value, atom.of)
+        if parts is None:
             return False
-        quantifier = any if atom.of == "any_item" else all
-        return quantifier(_test(atom.op, item, operand) for item in value)
+        return _quantifier(atom.of)(_test(atom.op, item, operand) for item in parts)
     return _test(atom.op, value, operand)
 
 
@@ -338,6 +448,10 @@ def _test(op: str, value: Any, operand: Any) -> bool:
             return False
         inside = _contains(list(operand), value)
         return inside if op == "in" else not inside
+    if op in FINITENESS:
+        if not isinstance(value, (int, float)):
+            return False  # math.isfinite() takes numbers only (a bool is one)
+        return math.isfinite(value) == (op == "finite")
     if op in DIVISIBILITY:
         if not (_is_number(value) and _is_number(operand)) or operand == 0:
             return False
@@ -362,15 +476,39 @@ class _Lookup:
         return field in self._values
 
 
+class _ElementLookup:
+    """Inside a quantifier's `where`: the element's names, then the config's fields."""
+
+    def __init__(self, names: Mapping[str, Any], outer: Any) -> None:
+        self._names = names
+        self._outer = outer
+
+    def __call__(self, field: str) -> Any:
+        if field.startswith("$"):
+            return self._names.get(field, MISSING)
+        return self._outer(field)
+
+    def is_set(self, field: str) -> bool:
+        return field in self._names if field.startswith("$") else self._outer.is_set(field)
+
+
+def _run(p: Predicate, lookup: Any) -> bool:
+    if isinstance(p, Atom):
+        return _evaluate_atom(p, lookup)
+    if isinstance(p, Each):
+        value = lookup(p.field)
+        parts = None if value is MISSING else elements(value, p.of)
+        if parts is None:
+            return False
+        pairs = p.of in ("any_pair", "all_pairs")
+        return _quantifier(p.of)(
+            _run(p.where, _ElementLookup({ITEM: e[0], NEXT: e[1]} if pairs else {ITEM: e}, lookup)) for e in parts
+        )
+    if isinstance(p, AllOf):
+        return all(_run(t, lookup) for t in p.terms)
+    return any(_run(t, lookup) for t in p.terms)
+
+
 def evaluate(predicate: Predicate, values: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> bool:
     """True when the predicate holds for a config with these values (over these defaults)."""
-    lookup = _Lookup(values, defaults or {})
-
-    def run(p: Predicate) -> bool:
-        if isinstance(p, Atom):
-            return _evaluate_atom(p, lookup)
-        if isinstance(p, AllOf):
-            return all(run(t) for t in p.terms)
-        return any(run(t) for t in p.terms)
-
-    return run(predicate)
+    return _run(predicate, _Lookup(values, defaults or {}))

@@ -21,7 +21,7 @@ from miners.schema.predicate import (
 
 def atom(field, op, value=None):
     data = {"field": field, "op": op}
-    if op not in ("present", "absent"):
+    if op not in ("present", "absent", "finite", "not_finite"):
         data["value"] = value
     return from_data(data)
 
@@ -57,6 +57,13 @@ def atom(field, op, value=None):
         ("present", None, {}, False),
         ("absent", None, {}, True),
         ("absent", None, {"x": 1}, False),
+        ("finite", None, {"x": 1.5}, True),
+        ("finite", None, {"x": float("inf")}, False),
+        ("finite", None, {"x": "1.5"}, False),
+        ("not_finite", None, {"x": float("nan")}, True),
+        ("not_finite", None, {"x": float("-inf")}, True),
+        ("not_finite", None, {"x": 3}, False),
+        ("not_finite", None, {"x": None}, False),
     ],
 )
 def test_operator_semantics(op, value, config, expected):
@@ -66,7 +73,7 @@ def test_operator_semantics(op, value, config, expected):
 def test_every_operator_is_covered():
     # The parametrised table above exercises each operator; keep them in step.
     covered = {"==", "!=", "<", "<=", ">", ">=", "in", "not_in", "divisible_by", "not_divisible_by"}
-    covered |= {"type_is", "type_is_not", "present", "absent"}
+    covered |= {"type_is", "type_is_not", "present", "absent", "finite", "not_finite"}
     assert covered == set(OPERATORS)
 
 
@@ -194,3 +201,93 @@ def test_a_comparison_of_two_fields_has_one_normal_form():
     a = from_data({"field": "max_tokens", "op": "<", "value": "@min_tokens"})
     b = from_data({"field": "min_tokens", "op": ">", "value": "@max_tokens"})
     assert normalised(a) == normalised(b)
+
+
+# --- quantifiers: a condition on each element -----------------------------------
+
+CUSTOM_OPS_SYNTAX = {
+    "field": "custom_ops",
+    "of": "any_item",
+    "where": {
+        "all": [
+            {"field": "$item", "op": "not_in", "value": ["all", "none"]},
+            {
+                "any": [
+                    {"field": "$item", "of": "length", "op": "<", "value": 2},
+                    {"field": "$item", "of": "first", "op": "not_in", "value": ["+", "-"]},
+                ]
+            },
+        ]
+    },
+}
+
+STRICTLY_INCREASING = {
+    "field": "buckets",
+    "of": "any_value",
+    "where": {"field": "$item", "of": "any_pair", "where": {"field": "$item", "op": ">=", "value": "@$next"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"custom_ops": ["quant_fp8"]}, True),
+        ({"custom_ops": ["+"]}, True),
+        ({"custom_ops": ["all", "+rms_norm", "-silu"]}, False),
+        ({"custom_ops": []}, False),
+        ({"custom_ops": None}, False),
+        ({}, False),
+    ],
+)
+def test_quantifier_over_a_compound_condition(config, expected):
+    assert evaluate(from_data(CUSTOM_OPS_SYNTAX), config) is expected
+
+
+@pytest.mark.parametrize(
+    ("buckets", "expected"),
+    [
+        ({"a": [1.0, 2.0], "b": [16, 8]}, True),
+        ({"a": [1.0, 1.0]}, True),
+        ({"a": [1.0, 2.0, 5.0]}, False),
+        ({"a": []}, False),
+        ({}, False),
+    ],
+)
+def test_pairs_of_the_values_of_a_mapping(buckets, expected):
+    assert evaluate(from_data(STRICTLY_INCREASING), {"buckets": buckets}) is expected
+
+
+def test_quantifier_round_trips_and_reads_only_its_own_field():
+    for data in (CUSTOM_OPS_SYNTAX, STRICTLY_INCREASING):
+        predicate = from_data(data)
+        assert to_data(predicate) == data
+        assert from_data(to_data(predicate)) == predicate
+    assert fields_of(from_data(STRICTLY_INCREASING)) == ["buckets"]
+
+
+def test_keys_and_values_of_a_mapping():
+    unknown_key = from_data({"field": "d", "of": "any_key", "op": "not_in", "value": ["a", "b"]})
+    empty_value = from_data({"field": "d", "of": "any_value", "op": "in", "value": [[], None]})
+    assert evaluate(unknown_key, {"d": {"a": [1], "c": [1]}})
+    assert not evaluate(unknown_key, {"d": {"a": [1]}})
+    assert evaluate(empty_value, {"d": {"a": []}})
+    assert not evaluate(empty_value, {"d": {"a": [1]}})
+    assert not evaluate(unknown_key, {"d": ["c"]})  # a list has no keys
+
+
+def test_element_names_only_inside_where():
+    with pytest.raises(PredicateError, match="identifier"):
+        from_data({"field": "$item", "op": "==", "value": 1})
+    with pytest.raises(PredicateError, match="where"):
+        from_data({"field": "x", "of": "any_pair", "op": "==", "value": 1})
+    with pytest.raises(PredicateError, match="quantifier"):
+        from_data({"field": "x", "of": "length", "where": {"field": "$item", "op": "==", "value": 1}})
+    with pytest.raises(PredicateError, match="takes no value"):
+        from_data({"field": "x", "op": "finite", "value": 1})
+
+
+def test_upper_tests_a_string_upper_cased():
+    rule = from_data({"field": "backend", "of": "upper", "op": "not_in", "value": ["AUTO", "FLASH_ATTN"]})
+    assert not evaluate(rule, {"backend": "Flash_Attn"})
+    assert evaluate(rule, {"backend": "flash-attn"})
+    assert not evaluate(rule, {"backend": 3})  # not a string: no upper-cased form

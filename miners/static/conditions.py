@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import ast
 import builtins
+import itertools
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from miners.introspect.values import NotPlainData
 from miners.introspect.values import plain_value as _plain_value
-from miners.schema.algebra import negate
-from miners.schema.predicate import FALSY, AllOf, AnyOf, Atom, Predicate, Ref
+from miners.schema.algebra import negate, quantified
+from miners.schema.predicate import FALSY, ITEM, NEXT, AllOf, AnyOf, Atom, Each, Predicate, Ref
 
 _COMPARE_OPS = {
     ast.Eq: "==",
@@ -220,14 +222,19 @@ def class_name(expr: ast.expr, scope: Scope) -> str:
     return f"{obj.__module__}.{obj.__qualname__}"
 
 
-# The loop variable of `any(... for x in self.f)`, while its condition is translated.
-ITEM = "$item"
-
-
 def _length_of(expr: ast.expr, scope: Scope) -> str | None:
     """`len(self.f)`: the field f."""
     if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "len" and len(expr.args) == 1:
         subject = _item_source(expr.args[0], scope)
+        if isinstance(subject, Field):
+            return subject.name
+    return None
+
+
+def _first_of(expr: ast.expr, scope: Scope) -> str | None:
+    """`self.f[0]`: the field f, whose first element is tested."""
+    if isinstance(expr, ast.Subscript) and isinstance(expr.slice, ast.Constant) and expr.slice.value == 0:
+        subject = _item_source(expr.value, scope)
         if isinstance(subject, Field):
             return subject.name
     return None
@@ -242,19 +249,117 @@ def _item_source(expr: ast.expr, scope: Scope) -> Field | Const:
     return operand(expr, scope)
 
 
-def _on_items(predicate: Predicate, field: str, part: str) -> Predicate:
-    """A predicate over one item, as a predicate over the field's items: `any` distributes over
-    `or`, `all` over `and`; anything else has no exact form in the vocabulary."""
+# Element names are provisional while a loop's body is read, one set per loop (`$item3`), so
+# that an inner loop's condition cannot capture an outer loop's element by name; a finished
+# quantifier names its element `$item` (miners.schema.predicate.ITEM).
+_LOOPS = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Iteration:
+    """What a loop or comprehension walks: a field's elements, and the names bound to them."""
+
+    field: str
+    part: str  # any_item, any_pair, or "entries" (a mapping's items(): keys and values)
+    bindings: dict[str, Field]  # loop variable -> provisional element name
+    names: dict[str, str]  # provisional element name -> its name in the quantifier
+
+
+def _names(target: ast.expr, count: int) -> list[str] | None:
+    if isinstance(target, ast.Name) and count == 1:
+        return [target.id]
+    elements = target.elts if isinstance(target, ast.Tuple) else []
+    if len(elements) == count and all(isinstance(e, ast.Name) for e in elements):
+        return [e.id for e in elements]  # type: ignore[attr-defined]
+    return None
+
+
+def _field_source(expr: ast.expr, scope: Scope) -> str:
+    source = _item_source(expr, scope)
+    if not isinstance(source, Field):
+        raise Untranslatable(f"a loop over something other than a field: {ast.unparse(expr)}")
+    return source.name
+
+
+def iteration(iterable: ast.expr, target: ast.expr, scope: Scope) -> Iteration:
+    """Reads `for <target> in <iterable>` over a field: its items, a mapping's keys, values or
+    items(), or adjacent pairs (`pairwise(f)`, `zip(f, f[1:])`); Untranslatable otherwise."""
+    n = next(_LOOPS)
+    item, nxt, key, value = f"{ITEM}{n}", f"{NEXT}{n}", f"$key{n}", f"$value{n}"
+    call = iterable if isinstance(iterable, ast.Call) and not iterable.keywords else None
+    callee = ast.unparse(call.func) if call is not None else ""
+    pair = _names(target, 2)
+    if call is not None and callee in ("pairwise", "itertools.pairwise") and len(call.args) == 1 and pair:
+        field = _field_source(call.args[0], scope)
+        return Iteration(field, "any_pair", {pair[0]: Field(item), pair[1]: Field(nxt)}, {item: ITEM, nxt: NEXT})
+    if call is not None and callee == "zip" and len(call.args) == 2 and pair:
+        first, second = call.args
+        shifted = (
+            isinstance(second, ast.Subscript)
+            and isinstance(second.slice, ast.Slice)
+            and ast.dump(second.value) == ast.dump(first)
+            and isinstance(second.slice.lower, ast.Constant)
+            and second.slice.lower.value == 1
+            and second.slice.upper is None
+            and second.slice.step is None
+        )
+        if shifted:
+            field = _field_source(first, scope)
+            return Iteration(field, "any_pair", {pair[0]: Field(item), pair[1]: Field(nxt)}, {item: ITEM, nxt: NEXT})
+    if call is not None and isinstance(call.func, ast.Attribute) and not call.args:
+        method = call.func.attr
+        if method == "items" and pair:
+            field = _field_source(call.func.value, scope)
+            return Iteration(field, "entries", {pair[0]: Field(key), pair[1]: Field(value)}, {key: ITEM, value: ITEM})
+        single = _names(target, 1)
+        if method in ("keys", "values") and single:
+            field = _field_source(call.func.value, scope)
+            part = "any_key" if method == "keys" else "any_value"
+            return Iteration(field, part, {single[0]: Field(item)}, {item: ITEM})
+    single = _names(target, 1)
+    if single is None:
+        raise Untranslatable(f"a loop target the miner cannot bind: {ast.unparse(target)}")
+    return Iteration(_field_source(iterable, scope), "any_item", {single[0]: Field(item)}, {item: ITEM})
+
+
+def rename(predicate: Predicate, names: dict[str, str]) -> Predicate:
+    """The predicate with element names replaced; a quantifier's own `where` keeps its names, and
+    may not read the outer element (Untranslatable: it would be captured)."""
     if isinstance(predicate, Atom):
-        if predicate.field != ITEM or predicate.of is not None or predicate.op in ("present", "absent"):
-            raise Untranslatable("an item condition that reads something other than the item")
-        if isinstance(predicate.value, Ref):
-            raise Untranslatable("an item compared with another field")
-        return Atom(field, predicate.op, predicate.value, part)
-    if (part == "any_item") == isinstance(predicate, AnyOf):
-        cls = AnyOf if part == "any_item" else AllOf
-        return cls(tuple(_on_items(t, field, part) for t in predicate.terms))
-    raise Untranslatable(f"{'any' if part == 'any_item' else 'all'}() over a condition that does not split by item")
+        value = predicate.value
+        if isinstance(value, Ref):
+            value = Ref(names.get(value.field, value.field))
+        return Atom(names.get(predicate.field, predicate.field), predicate.op, value, predicate.of)
+    if isinstance(predicate, Each):
+        inner = {name for atom in _all_atoms(predicate.where) for name in atom.fields()}
+        if inner & set(names):
+            raise Untranslatable("an inner loop's condition reads the outer loop's element")
+        return Each(names.get(predicate.field, predicate.field), predicate.of, predicate.where)
+    return type(predicate)(tuple(rename(t, names) for t in predicate.terms))
+
+
+def _all_atoms(predicate: Predicate) -> list[Atom]:
+    if isinstance(predicate, Atom):
+        return [predicate]
+    if isinstance(predicate, Each):
+        return _all_atoms(predicate.where)
+    return [atom for term in predicate.terms for atom in _all_atoms(term)]
+
+
+def reads_element(predicate: Predicate, loop: Iteration) -> bool:
+    return any(name in loop.names for name in predicate.fields())
+
+
+def quantify(loop: Iteration, condition: Predicate) -> Predicate:
+    """`any element of the loop's field meets the condition` (an `Each`); over a mapping's items(),
+    the condition must read the keys only or the values only."""
+    part = loop.part
+    if part == "entries":
+        used = {name for name in condition.fields() if name in loop.names}
+        if len(used) != 1:
+            raise Untranslatable("a condition on a mapping's keys and values together")
+        part = "any_key" if next(iter(used)).startswith("$key") else "any_value"
+    return quantified(loop.field, part, rename(condition, loop.names))
 
 
 def _quantified(expr: ast.Call, scope: Scope) -> Predicate:
@@ -263,15 +368,17 @@ def _quantified(expr: ast.Call, scope: Scope) -> Predicate:
     if not isinstance(generated, (ast.GeneratorExp, ast.ListComp)) or len(generated.generators) != 1:
         raise Untranslatable("any()/all() of something other than one comprehension")
     loop = generated.generators[0]
-    if loop.ifs or loop.is_async or not isinstance(loop.target, ast.Name):
-        raise Untranslatable("a comprehension with filters or unpacking")
-    source = _item_source(loop.iter, scope)
-    if not isinstance(source, Field):
-        raise Untranslatable("a comprehension over something other than a field")
+    if loop.ifs or loop.is_async:
+        raise Untranslatable("a comprehension with filters")
+    walked = iteration(loop.iter, loop.target, scope)
     inner = scope.child()
-    inner.aliases[loop.target.id] = Field(ITEM)
-    part = "any_item" if expr.func.id == "any" else "all_items"  # type: ignore[attr-defined]
-    return _on_items(translate(generated.elt, inner), source.name, part)
+    inner.aliases.update(walked.bindings)
+    condition = translate(generated.elt, inner)
+    if not reads_element(condition, walked):
+        raise Untranslatable("any()/all() of a condition that does not read the element")
+    found = quantify(walked, condition)
+    # all(c for x in f) is not any(not c for x in f).
+    return found if expr.func.id == "any" else negate(quantify(walked, negate(condition)))  # type: ignore[attr-defined]
 
 
 def _compare_pair(left: ast.expr, op: ast.cmpop, right: ast.expr, scope: Scope) -> Predicate:
@@ -286,6 +393,13 @@ def _compare_pair(left: ast.expr, op: ast.cmpop, right: ast.expr, scope: Scope) 
             if not isinstance(value, (int, Ref)) or isinstance(value, bool):
                 raise Untranslatable("a length compared with something other than a number or a field")
             return Atom(field_name, _MIRROR[name] if flip else name, value, "length")
+    for measured, other, flip in ((left, right, False), (right, left, True)):
+        field_name = _first_of(measured, scope)
+        if field_name is not None:
+            bound = operand(other, scope)
+            if not isinstance(bound, Const) or (flip and name in ("in", "not_in")):
+                raise Untranslatable("a first element compared with something other than a constant")
+            return Atom(field_name, _MIRROR.get(name, name) if flip else name, bound.value, "first")
     # `a % b == 0` / `a % b != 0`
     if isinstance(left, ast.BinOp) and isinstance(left.op, ast.Mod) and name in ("==", "!="):
         if constant_value(right, scope) != 0:
@@ -330,6 +444,18 @@ def _call(expr: ast.Call, scope: Scope) -> Predicate:
         classes = expr.args[1].elts if isinstance(expr.args[1], ast.Tuple) else [expr.args[1]]
         names = [class_name(c, scope) for c in classes]
         return Atom(subject.name, "type_is", names if len(names) > 1 else names[0])
+    if _resolve_name(func, scope) is math.isfinite and len(expr.args) == 1:
+        subject = operand(expr.args[0], scope)
+        if not isinstance(subject, Field):
+            raise Untranslatable("math.isfinite() of something other than a field")
+        return Atom(subject.name, "finite")
+    if isinstance(func, ast.Attribute) and func.attr == "startswith" and len(expr.args) == 1 and not expr.keywords:
+        subject = operand(func.value, scope)
+        prefix = constant_value(expr.args[0], scope)
+        prefixes = prefix if isinstance(prefix, list) else [prefix]
+        if not isinstance(subject, Field) or not all(isinstance(p, str) and len(p) == 1 for p in prefixes):
+            raise Untranslatable("startswith() other than of a field, by one-character prefixes")
+        return Atom(subject.name, "in", prefixes, "first")
     if isinstance(func, ast.Name) and func.id == "hasattr" and len(expr.args) == 2 and _is_self(expr.args[0], scope):
         name = constant_value(expr.args[1], scope)
         if not isinstance(name, str):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import itertools
+import math
 import textwrap
 
 import pytest
@@ -22,7 +24,14 @@ class Special:
     pass
 
 
-GLOBALS = {"MODES": ("fast", "slow"), "LIMIT": 8, "Special": Special}
+GLOBALS = {
+    "MODES": ("fast", "slow"),
+    "LIMIT": 8,
+    "Special": Special,
+    "KNOWN": ("a",),
+    "math": math,
+    "pairwise": itertools.pairwise,
+}
 
 
 def cond(text: str, **locals_: str) -> object:
@@ -84,7 +93,8 @@ def test_truthiness_is_exact_for_plain_values():
         ("self.a == unknown_name", "not a known constant"),
         ("len(self.a) > 3.5", "a length compared with something other than a number"),
         ("any(x > 1 for x in self.a if x)", "filters"),
-        ("self.a.startswith('x')", "opaque"),
+        ("self.a.startswith('xy')", "one-character prefixes"),
+        ("self.a.endswith('x')", "opaque"),
         ("self.a > unknown_name", "not a known constant"),
         ("self.a + 1 > 3", "not a constant"),
     ],
@@ -119,9 +129,63 @@ def test_items_and_lengths_translate(text, expected):
     assert to_data(cond(text)) == expected
 
 
-def test_an_item_condition_that_reads_another_field_is_untranslatable():
-    with pytest.raises(Untranslatable, match="compared with another field"):
-        cond("any(t > self.limit for t in self.ids)")
+def test_an_item_compared_with_another_field():
+    assert to_data(cond("any(t > self.limit for t in self.ids)")) == {
+        "field": "ids",
+        "of": "any_item",
+        "op": ">",
+        "value": "@limit",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "any(op not in ('all', 'none') and (len(op) < 2 or op[0] not in ('+', '-')) for op in self.ops)",
+            {
+                "field": "ops",
+                "of": "any_item",
+                "where": {
+                    "all": [
+                        {"field": "$item", "op": "not_in", "value": ["all", "none"]},
+                        {
+                            "any": [
+                                {"field": "$item", "of": "length", "op": "<", "value": 2},
+                                {"field": "$item", "of": "first", "op": "not_in", "value": ["+", "-"]},
+                            ]
+                        },
+                    ]
+                },
+            },
+        ),
+        (
+            "any(a >= b for a, b in pairwise(self.sizes))",
+            {"field": "sizes", "of": "any_pair", "where": {"field": "$item", "op": ">=", "value": "@$next"}},
+        ),
+        (
+            "any(a >= b for a, b in zip(self.sizes, self.sizes[1:]))",
+            {"field": "sizes", "of": "any_pair", "where": {"field": "$item", "op": ">=", "value": "@$next"}},
+        ),
+        (
+            "any(k not in KNOWN for k in self.table)",
+            {"field": "table", "of": "any_item", "op": "not_in", "value": ["a"]},
+        ),
+        (
+            "any(not v for k, v in self.table.items())",
+            {"field": "table", "of": "any_value", "op": "in", "value": list(FALSY)},
+        ),
+        ("not math.isfinite(self.t)", {"field": "t", "op": "not_finite"}),
+        ("self.name.startswith(('+', '-'))", {"field": "name", "of": "first", "op": "in", "value": ["+", "-"]}),
+    ],
+)
+def test_quantifiers_translate(text, expected):
+    assert to_data(simplify(cond(text))) == expected
+
+
+def test_a_condition_on_keys_and_values_together_is_untranslatable():
+    with pytest.raises(Untranslatable, match="keys and values together"):
+        cond("any(k == v for k, v in self.table.items())")
 
 
 SOURCE = textwrap.dedent(
@@ -172,6 +236,65 @@ def test_walker_collects_path_conditions():
     assert [c.text for c in by_line[21][0].conditions] == ["not (self.window is None)", "self.window % self.chunk != 0"]
     # `if strict:` reads only the validator's argument.
     assert by_line[17][0].conditions[0].argument_gate
+
+
+LOOPS = textwrap.dedent(
+    """
+    def validate(self):
+        for family, buckets in self.buckets.items():
+            if family not in KNOWN:
+                raise ValueError(f"unknown family {family!r}")
+            if not isinstance(buckets, list):
+                continue
+            for bound in buckets:
+                if not math.isfinite(bound) or bound <= 0:
+                    raise ValueError(f"bound {bound!r} must be finite and greater than 0")
+            if any(a >= b for a, b in pairwise(buckets)):
+                raise ValueError("bounds must be strictly increasing")
+        for op in self.ops:
+            if op not in ("all", "none") and (len(op) < 2 or op[0] not in ("+", "-")):
+                raise ValueError(f"invalid op {op}")
+        for key, value in self.table.items():
+            if key == value:
+                raise ValueError("a key maps to itself")
+    """
+)
+
+
+def test_loops_over_fields_become_quantifiers():
+    found = {f.finding.line: f for f in walk(LOOPS)}
+    predicates = {
+        line: to_data(simplify(AllOf(tuple(c.predicate for c in f.conditions))))
+        for line, f in found.items()
+        if all(c.predicate is not None for c in f.conditions)
+    }
+    assert predicates[5] == {"field": "buckets", "of": "any_key", "op": "not_in", "value": ["a"]}
+    # `continue` guards what follows it in the body; the inner loop is a quantifier of its own.
+    assert predicates[10] == {
+        "field": "buckets",
+        "of": "any_value",
+        "where": {
+            "all": [
+                {"field": "$item", "op": "type_is", "value": "list"},
+                {
+                    "any": [
+                        {"field": "$item", "of": "any_item", "op": "not_finite"},
+                        {"field": "$item", "of": "any_item", "op": "<=", "value": 0},
+                    ]
+                },
+            ]
+        },
+    }
+    assert predicates[12]["where"]["all"][1] == {
+        "field": "$item",
+        "of": "any_pair",
+        "where": {"field": "$item", "op": ">=", "value": "@$next"},
+    }
+    assert predicates[15]["field"] == "ops"
+    assert predicates[15]["of"] == "any_item"
+    # A condition on a key and its value together has no form in the vocabulary: dropped, with the reason.
+    (problem,) = [c.problem for c in found[18].conditions if c.predicate is None]
+    assert "keys and values together" in problem
 
 
 def test_loops_over_constants_are_unrolled_into_messages():
@@ -371,3 +494,25 @@ def test_rule_ids_name_the_field_and_test():
     assert rule_id("lib", "lib.Config", beams, "`count` ({}) too big", taken) == "lib.Config.count_gt_beams__count_gt_1"
     window = from_data({"any": [{"field": "w", "op": "<=", "value": 0.0}, {"field": "w", "op": ">=", "value": 1.0}]})
     assert rule_id("lib", "lib.C", window, "", set()) == "lib.C.w_le_0_0_or_ge_1_0"
+
+
+def test_witnesses_for_quantifiers_trip_only_their_own_rule():
+    known = from_data({"field": "b", "of": "any_key", "op": "not_in", "value": ["lat", "tok"]})
+    empty = from_data({"field": "b", "of": "any_value", "op": "in", "value": list(FALSY)})
+    rising = from_data(
+        {
+            "field": "b",
+            "of": "any_value",
+            "where": {"field": "$item", "of": "any_pair", "where": {"field": "$item", "op": ">=", "value": "@$next"}},
+        }
+    )
+    rules = [known, empty, rising]
+    for rule in rules:
+        others = [o for o in rules if o is not rule]
+        found = witnesses.derive(rule, avoid=others)
+        assert found is not None
+        assert evaluate(rule, found.positive) and not evaluate(rule, found.negative)
+        # A value rule's example uses a key the key rule allows, so only this rule fires.
+        assert not any(evaluate(o, found.positive) for o in others)
+    finite = witnesses.derive(from_data({"field": "t", "op": "not_finite"}))
+    assert finite is not None and not math.isfinite(finite.positive["t"]) and math.isfinite(finite.negative["t"])

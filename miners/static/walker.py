@@ -3,8 +3,12 @@
 For every statement a detector reports, the walker records the path
 conditions that must hold to reach it: enclosing `if` tests (negated in
 `else` branches), and the negated tests of earlier `if`s in the same block
-whose body returns (early-exit guards). Loops over constant collections are
-unrolled, binding the loop variable to each element.
+whose body returns (early-exit guards; in a loop, `continue` too). Loops over
+constant collections are unrolled, binding the loop variable to each element.
+A loop over a field (its items, a mapping's keys, values or items(), adjacent
+pairs) is read once, with the loop variable bound to the element: a statement
+found in its body is guarded by "some element meets the body's conditions", a
+quantifier (miners.schema.predicate.Each).
 
 Depth 1: a call statement to a method of the same class (`self._check()`) or
 to a function of the same module (`_verify(self.n)`) is followed once, with
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -24,12 +29,16 @@ from miners.schema.predicate import AllOf, AnyOf, Predicate, fields_of
 from miners.static.conditions import (
     Const,
     Field,
+    Iteration,
     Scope,
     Untranslatable,
     argument_gate,
     constant_value,
+    iteration,
     operand,
+    quantify,
     reads_config,
+    reads_element,
     translate,
 )
 from miners.static.detectors import Detector, Finding
@@ -78,7 +87,40 @@ class _Place:
 
 
 def _returns(body: Sequence[ast.stmt]) -> bool:
-    return bool(body) and isinstance(body[-1], ast.Return)
+    """Whether the block ends the rest of its own: a `return`, or in a loop body `continue`."""
+    return bool(body) and isinstance(body[-1], (ast.Return, ast.Continue))
+
+
+def _over_elements(conditions: Sequence[Condition], loop: Iteration, header: str) -> tuple[Condition, ...]:
+    """The guards of a statement in a loop's body, as seen from outside the loop: those that read
+    the element become one quantifier ("some element meets them all"); the rest stay as they are."""
+    element = [c for c in conditions if c.predicate is not None and reads_element(c.predicate, loop)]
+    rest = tuple(c for c in conditions if not (c.predicate is not None and reads_element(c.predicate, loop)))
+    text = f"{header}: " + (" and ".join(c.text for c in element) or "(every element)")
+    if not element:
+        return (*rest, Condition(text, None, "a statement in a loop over a field that tests no element"))
+    body = [c.predicate for c in element if c.predicate is not None]
+    try:
+        predicate = quantify(loop, body[0] if len(body) == 1 else AllOf(tuple(body)))
+    except Untranslatable as err:
+        return (*rest, Condition(text, None, str(err)))
+    return (*rest, Condition(text, predicate))
+
+
+def _imported(stmt: ast.ImportFrom) -> dict[str, object]:
+    """The names a function-local `from package.module import NAME` binds (validators import
+    lazily to dodge import cycles), read from the live module; none if it cannot be imported."""
+    if stmt.level or not stmt.module:
+        return {}
+    try:
+        module = importlib.import_module(stmt.module)
+    except Exception:  # a module the miner cannot import only leaves the names unknown
+        return {}
+    names = {}
+    for alias in stmt.names:
+        if alias.name != "*" and hasattr(module, alias.name):
+            names[alias.asname or alias.name] = getattr(module, alias.name)
+    return names
 
 
 def _remember(scope: Scope, name: str, value: ast.expr) -> None:
@@ -193,6 +235,8 @@ class Walker:
                     inner = self._block(block, conditions, scope.child(), place)
                     scope.rewritten.update(dict.fromkeys(inner, stmt.lineno))
                     rewrites |= inner
+            elif isinstance(stmt, ast.ImportFrom):
+                scope.module_globals = {**scope.module_globals, **_imported(stmt)}
             elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
                 _remember(scope, stmt.targets[0].id, stmt.value)
             elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
@@ -234,14 +278,25 @@ class Walker:
         except Untranslatable:
             values = None
         if values is None:
-            # Not unrollable: walk once with the loop variable unknown, so any
-            # condition that reads it is reported as untranslatable.
+            # Not unrollable: walk once. Over a field, the loop variable is the element;
+            # otherwise it is unknown, so any condition that reads it is untranslatable.
             inner = scope.child()
             for node in ast.walk(loop.target):
                 if isinstance(node, ast.Name):
                     inner.aliases.pop(node.id, None)
                     inner.locals.pop(node.id, None)
-            return self._block(loop.body, conditions, inner, place)
+            try:
+                walked = iteration(loop.iter, loop.target, scope)
+            except Untranslatable:
+                return self._block(loop.body, conditions, inner, place)
+            inner.aliases.update(walked.bindings)
+            found: list[PathFinding] = []
+            rewrites = self._block(loop.body, (), inner, _Place(found, place.depth, place.function))
+            header = f"for {ast.unparse(loop.target)} in {ast.unparse(loop.iter)}"
+            for path in found:
+                quantified = _over_elements(path.conditions, walked, header)
+                place.found.append(replace(path, conditions=(*conditions, *quantified)))
+            return rewrites
         assert isinstance(loop.target, ast.Name)
         rewrites: set[str] = set()
         for value in values:
