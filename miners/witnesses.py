@@ -21,6 +21,7 @@ from miners.schema.predicate import (
     FINITENESS,
     ITEM,
     NEXT,
+    PAIR_PARTS,
     PRESENCE,
     AllOf,
     Atom,
@@ -155,18 +156,19 @@ _MAX_PAIRS = 16
 
 
 def _keys_for(context: Predicate, field: str) -> list[Any]:
-    """Keys for a mapping field: the members of the allowlists its key conditions name, then one more."""
+    """Keys for a mapping field: the members of the allowlists its key conditions name (a rule that
+    fires on a key `not_in` them), then one more."""
     keys: list[Any] = []
     for each in _quantifiers(context, field):
         where = each.where
-        if each.of in ("any_key", "all_keys") and isinstance(where, Atom) and where.op in ("in", "not_in"):
+        if each.of in ("any_key", "all_keys") and isinstance(where, Atom) and where.op == "not_in":
             keys += [k for k in where.value if isinstance(k, str)]
     return [*keys, "key"]
 
 
 def _element_values(each: Each, context: Predicate) -> list[Any]:
     """Values of the field that test a condition on its elements, both sides of it."""
-    if each.of in ("any_pair", "all_pairs"):
+    if each.of in PAIR_PARTS:
         firsts, seconds = candidates(each.where, ITEM), candidates(each.where, NEXT)
         pairs = [[a, b] for a, b in itertools.islice(itertools.product(firsts, seconds), _MAX_PAIRS)]
         return [p for p in pairs if OMIT not in p] + [[1], []]

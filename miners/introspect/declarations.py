@@ -92,7 +92,7 @@ class Declared:
     choices: tuple[Any, ...] | None = None  # a Literal's values (None included when Optional)
     default: Any = _NO_DEFAULT
     # A non-empty value of the declared type, its items of the declared item type (a
-    # `list[Literal["model", "worker"]]` gets ["model"]); NO_SAMPLE when there is none to make.
+    # `list[Literal["model", "worker"]]` gets ["model"]); no sample when there is none to make.
     sample: Any = _NO_DEFAULT
 
     @property

@@ -13,7 +13,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from miners.schema.predicate import ITEM, NEGATION, PART_NEGATION, PRESENCE, AllOf, AnyOf, Atom, Each, Predicate, Ref
+from miners.schema.predicate import (
+    ITEM,
+    NEGATION,
+    PAIR_PARTS,
+    PART_NEGATION,
+    PRESENCE,
+    AllOf,
+    AnyOf,
+    Atom,
+    Each,
+    Predicate,
+    Ref,
+)
 
 
 def negate(predicate: Predicate) -> Predicate:
@@ -35,7 +47,7 @@ def quantified(field: str, part: str, where: Predicate) -> Predicate:
     """`where` over the elements of the field's part, in its simplest form: any element meeting
     `a or b` is any meeting a or any meeting b (every element meeting `a and b`, likewise), and a
     plain test of the element is an atom with `of`."""
-    pairs = part in ("any_pair", "all_pairs")
+    pairs = part in PAIR_PARTS
     if isinstance(where, Atom):
         plain = (
             where.field == ITEM

@@ -77,6 +77,7 @@ PARTS = (
     "all_pairs",
 )
 ELEMENT_PARTS = PARTS[3:]  # the quantified parts, which a `where` may follow
+PAIR_PARTS = ("any_pair", "all_pairs")  # tested only with a `where`, over `$item` and `$next`
 # Negating an atom on elements swaps the quantifier: not (any item < 0) is (every item >= 0).
 PART_NEGATION = {
     "length": "length",
@@ -187,8 +188,9 @@ class Each:
 
     def fields(self) -> Iterator[str]:
         yield self.field
-        # `where` reads the element, and may compare it with other fields of the config.
-        yield from (name for name in self.where.fields() if not name.startswith("$"))
+        # `where` reads the element, and may compare it with other fields of the config (or,
+        # while a miner builds it, with an outer loop's element).
+        yield from (name for name in self.where.fields() if name not in (ITEM, NEXT))
 
 
 Predicate = Atom | AllOf | AnyOf | Each
@@ -257,7 +259,7 @@ def from_data(data: Any, _elements: tuple[str, ...] = ()) -> Predicate:
             raise PredicateError(f"a quantifier has exactly the keys field, of and where, got {sorted(keys)}")
         if data["of"] not in ELEMENT_PARTS:
             raise PredicateError(f"a quantifier's 'of' must be one of {', '.join(ELEMENT_PARTS)}, got {data['of']!r}")
-        elements = (ITEM, NEXT) if data["of"] in ("any_pair", "all_pairs") else (ITEM,)
+        elements = (ITEM, NEXT) if data["of"] in PAIR_PARTS else (ITEM,)
         return Each(_field_name(data["field"], _elements), data["of"], from_data(data["where"], elements))
     return _atom_from_data(data, _elements)
 
@@ -278,7 +280,7 @@ def _atom_from_data(data: Mapping[str, Any], _elements: tuple[str, ...]) -> Atom
         raise PredicateError(f"operator {op!r} tests the field itself and takes no 'of'")
     if part == "length" and op not in COMPARISONS + MEMBERSHIP:
         raise PredicateError(f"a length is compared (==, <, in, ...), not tested with {op!r}")
-    if part in ("any_pair", "all_pairs"):
+    if part in PAIR_PARTS:
         raise PredicateError(f"a pair is tested with `where` ({ITEM} against {NEXT}), not with {op!r}")
     field = _field_name(data["field"], _elements)
     if op in UNARY:
@@ -403,7 +405,7 @@ def elements(value: Any, part: str) -> list[Any] | None:
     if part in ("any_item", "all_items"):
         # A mapping's items, as Python iterates it, are its keys.
         return list(value) if isinstance(value, (list, tuple, str, Mapping)) else None
-    if part in ("any_pair", "all_pairs"):
+    if part in PAIR_PARTS:
         return list(itertools.pairwise(value)) if isinstance(value, (list, tuple)) else None
     if not isinstance(value, Mapping):
         return None
@@ -500,7 +502,7 @@ def _run(p: Predicate, lookup: Any) -> bool:
         parts = None if value is MISSING else elements(value, p.of)
         if parts is None:
             return False
-        pairs = p.of in ("any_pair", "all_pairs")
+        pairs = p.of in PAIR_PARTS
         return _quantifier(p.of)(
             _run(p.where, _ElementLookup({ITEM: e[0], NEXT: e[1]} if pairs else {ITEM: e}, lookup)) for e in parts
         )

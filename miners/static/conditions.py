@@ -331,19 +331,10 @@ def rename(predicate: Predicate, names: dict[str, str]) -> Predicate:
             value = Ref(names.get(value.field, value.field))
         return Atom(names.get(predicate.field, predicate.field), predicate.op, value, predicate.of)
     if isinstance(predicate, Each):
-        inner = {name for atom in _all_atoms(predicate.where) for name in atom.fields()}
-        if inner & set(names):
+        if set(predicate.where.fields()) & set(names):
             raise Untranslatable("an inner loop's condition reads the outer loop's element")
         return Each(names.get(predicate.field, predicate.field), predicate.of, predicate.where)
     return type(predicate)(tuple(rename(t, names) for t in predicate.terms))
-
-
-def _all_atoms(predicate: Predicate) -> list[Atom]:
-    if isinstance(predicate, Atom):
-        return [predicate]
-    if isinstance(predicate, Each):
-        return _all_atoms(predicate.where)
-    return [atom for term in predicate.terms for atom in _all_atoms(term)]
 
 
 def reads_element(predicate: Predicate, loop: Iteration) -> bool:

@@ -257,6 +257,10 @@ LOOPS = textwrap.dedent(
         for key, value in self.table.items():
             if key == value:
                 raise ValueError("a key maps to itself")
+        for low in self.lows:
+            for high in self.highs:
+                if high < low:
+                    raise ValueError("a high below a low")
     """
 )
 
@@ -295,6 +299,9 @@ def test_loops_over_fields_become_quantifiers():
     # A condition on a key and its value together has no form in the vocabulary: dropped, with the reason.
     (problem,) = [c.problem for c in found[18].conditions if c.predicate is None]
     assert "keys and values together" in problem
+    # An inner loop comparing its element with the outer loop's: no quantifier says that exactly.
+    (problem,) = [c.problem for c in found[22].conditions if c.predicate is None]
+    assert "reads the outer loop's element" in problem
 
 
 def test_loops_over_constants_are_unrolled_into_messages():
