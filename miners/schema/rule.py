@@ -63,6 +63,17 @@ class Rule:
     # Per `{}` of the template, the field whose value the library prints there (None: not a
     # field's value), as the gate saw it on kwargs_positive; a checker fills in the user's values.
     placeholders: tuple[str | None, ...] = ()
+    # The severity when the config is saved, where saving checks more strictly than
+    # constructing (transformers 5 logs a GenerationConfig's minor issues on construction and
+    # raises on save_pretrained); None where saving adds nothing. The gate replays both.
+    on_save: str | None = None
+
+    @property
+    def strictest(self) -> str:
+        """The more severe of `severity` and `on_save`: what `--strict` reports."""
+        if self.on_save is None:
+            return self.severity
+        return min(self.severity, self.on_save, key=SEVERITIES.index)
 
     def fingerprint(self, library: str) -> str:
         """Two rules with one fingerprint are one constraint found by two paths."""
@@ -93,6 +104,8 @@ class Rule:
             data["normalises_to"] = dict(self.normalises_to)
         if self.placeholders:
             data["placeholders"] = list(self.placeholders)
+        if self.on_save is not None:
+            data["on_save"] = self.on_save
         for name in ("cross_validated_by", "observed_messages", "references"):
             values = getattr(self, name)
             if values:
@@ -275,7 +288,7 @@ def rule_from_data(data: Any, path: str) -> Rule:
             "source",
             "added_by",
         },
-        {"exception_type", "cross_validated_by", "observed_messages", "references", "normalises_to", "placeholders"},
+        {"exception_type", "cross_validated_by", "observed_messages", "references", "normalises_to", "placeholders", "on_save"},
     )
     if not _ID.match(reader.string("id")):
         raise reader.fail("'id' must look like <library>.<NativeType>.<field>_<slug>")
@@ -302,6 +315,9 @@ def rule_from_data(data: Any, path: str) -> Rule:
         raise reader.fail(f"'placeholders' must be a list of field names (or null), got {placeholders!r}")
     if placeholders and len(placeholders) != reader.string("message_template").count("{}"):
         raise reader.fail("'placeholders' must name one field (or null) per {} of the message template")
+    on_save = reader.data.get("on_save")
+    if on_save is not None and on_save not in SEVERITIES:
+        raise reader.fail(f"'on_save' must be one of {', '.join(SEVERITIES)}, got {on_save!r}")
     added_by = reader.string("added_by")
     producers = (added_by, *reader.strings("cross_validated_by"))
     for producer in producers:
@@ -324,6 +340,7 @@ def rule_from_data(data: Any, path: str) -> Rule:
         references=reader.strings("references"),
         normalises_to=normalises_to,
         placeholders=tuple(placeholders),
+        on_save=on_save,
     )
 
 

@@ -176,3 +176,13 @@ def test_placeholders_name_one_field_per_placeholder(tmp_path):
     ):
         with pytest.raises(SchemaError, match=problem):
             load_corpus(write(tmp_path, dict(CORPUS, rules=[dict(RULE, placeholders=bad)])))
+
+
+def test_on_save_is_a_severity_and_strictest_takes_the_more_severe(tmp_path):
+    saved = load_corpus(write(tmp_path, dict(CORPUS, rules=[dict(RULE, severity="warn", on_save="error")]))).rules[0]
+    assert (saved.severity, saved.on_save, saved.strictest) == ("warn", "error", "error")
+    assert saved.to_data()["on_save"] == "error"
+    plain = load_corpus(write(tmp_path, dict(CORPUS, rules=[dict(RULE, severity="warn")]))).rules[0]
+    assert (plain.on_save, plain.strictest, "on_save" in plain.to_data()) == (None, "warn", False)
+    with pytest.raises(SchemaError, match="'on_save' must be one of error, warn, dormant, got 'fatal'"):
+        load_corpus(write(tmp_path, dict(CORPUS, rules=[dict(RULE, on_save="fatal")])))
