@@ -18,6 +18,17 @@ class MinerVersionMismatchError(MinerError):
         )
 
 
+class MinerVersionUndeclaredError(MinerError):
+    """The installed library version is not one the library's SSOT file keeps a corpus of."""
+
+    def __init__(self, *, library: str, installed: str, declared: list[str], ssot: str) -> None:
+        super().__init__(
+            f"{library} {installed} is installed, but {ssot} declares only {', '.join(declared)}. Add it under "
+            f"versions: (its miner_pins and landmarks), with its requirements_{installed}.in, lock and corpus "
+            "target (docs/corpus.md, 'Adding a library version')."
+        )
+
+
 class MinerLandmarkMissingError(MinerError):
     """A class, method or function the miner is told to read is not in the library."""
 

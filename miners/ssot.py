@@ -1,25 +1,39 @@
 """The per-library single source of truth: version envelopes and landmarks.
 
-`miners/<library>/versions.yaml` says which library versions each miner role
-was written against (`miner_pins`) and which classes and methods the miners
-read (`native_types`). Every miner checks the installed version against its
-role's envelope before it reads anything, and fails loudly when the library
-has moved on — a silent empty result would look like "no rules found".
+`miners/<library>/versions.yaml` lists the library versions kiln keeps a
+corpus of (`versions`). For each it says which releases each miner role was
+written against (`miner_pins`) and which classes and methods the miners read
+(`native_types`: the shared list, with that version's differences). Every
+miner checks the installed version against its role's envelope before it
+reads anything, and fails loudly when the library has moved on — a silent
+empty result would look like "no rules found".
+
+One version's view (`resolve`) is the flat form `load` reads; the build writes
+it per version (`python -m miners.ssot`), so an edit to one version's entry
+re-runs only that version's actions.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import importlib.metadata
+import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
-from miners.errors import MinerLandmarkMissingError, MinerVersionMismatchError, SchemaError
+from miners.errors import (
+    MinerLandmarkMissingError,
+    MinerVersionMismatchError,
+    MinerVersionUndeclaredError,
+    SchemaError,
+)
 from miners.schema import canonical_yaml
 
 ROLES = ("static", "dynamic", "lift", "gate")
@@ -91,6 +105,8 @@ class LibrarySpec:
     # Packages the library's metadata requires but its environment cannot load (e.g. CUDA
     # builds beside CPU torch): they are locked, installed, and hidden from import.
     absent_modules: tuple[str, ...] = ()
+    # The library version this view is of (None for a single-version SSOT).
+    version: str | None = None
 
     def native_type(self, name: str) -> NativeType:
         for native in self.native_types:
@@ -200,12 +216,95 @@ def _clusters(data: Any, path: str, name: str) -> tuple[Cluster, ...]:
     return tuple(clusters)
 
 
-def load(path: str, *, display: str | None = None) -> LibrarySpec:
+# What a version's entry may set; native_types entries are merged class by class.
+VERSION_KEYS = ("miner_pins", "native_types", "absent_modules")
+
+
+def declared_versions(data: Mapping[str, Any], shown: str) -> list[str]:
+    """The versions a multi-version SSOT declares, oldest first."""
+    versions = data.get("versions")
+    if not isinstance(versions, Mapping) or not versions:
+        raise _fail(shown, "'versions' must map library versions (e.g. '5.23.0') to their miner_pins and landmarks")
+    for version in versions:
+        try:
+            Version(str(version))
+        except InvalidVersion:
+            raise _fail(shown, f"versions: {version!r} is not a version (e.g. '5.23.0')") from None
+    return sorted((str(v) for v in versions), key=Version)
+
+
+def resolve(data: Mapping[str, Any], version: str, shown: str) -> dict[str, Any]:
+    """`version`'s view of a multi-version SSOT, in the flat form `load` reads.
+
+    The version's `miner_pins` are its own. Its `native_types` are the shared ones with
+    the version's entries laid over them class by class: a mapping replaces the keys it
+    gives (or adds a class), `null` removes a class that version does not have."""
+    declared = declared_versions(data, shown)
+    if version not in declared:
+        raise _fail(shown, f"no version {version!r} here; versions declared: {', '.join(declared)}")
+    entry = data["versions"][version] or {}
+    if not isinstance(entry, Mapping) or set(entry) - set(VERSION_KEYS):
+        raise _fail(shown, f"versions.{version} may set only {', '.join(VERSION_KEYS)}")
+    if "miner_pins" not in entry:
+        raise _fail(shown, f"versions.{version} needs its own miner_pins")
+    natives = dict(data.get("native_types") or {})
+    overrides = entry.get("native_types") or {}
+    if not isinstance(overrides, Mapping):
+        raise _fail(shown, f"versions.{version}.native_types must map class paths to entries (or null)")
+    for name, override in overrides.items():
+        if override is None:
+            if name not in natives:
+                raise _fail(
+                    shown, f"versions.{version}.native_types.{name}: null removes a shared class, but none is listed"
+                )
+            del natives[name]
+        elif isinstance(override, Mapping):
+            natives[name] = {**(natives.get(name) or {}), **override}
+        else:
+            raise _fail(shown, f"versions.{version}.native_types.{name} must be a mapping or null")
+    flat = {key: data[key] for key in ("library", "distribution", "absent_modules") if key in data}
+    flat.update(version=version, miner_pins=entry["miner_pins"], native_types=natives)
+    if "absent_modules" in entry:
+        flat["absent_modules"] = entry["absent_modules"]
+    for role, spec in flat["miner_pins"].items() if isinstance(flat["miner_pins"], Mapping) else ():
+        try:
+            inside = Version(version) in SpecifierSet(str(spec))
+        except InvalidSpecifier:
+            continue  # load names the bad specifier
+        if not inside:
+            raise _fail(shown, f"versions.{version}.miner_pins.{role}: {spec!r} does not contain {version} itself")
+    return flat
+
+
+def installed_or_declared(data: Mapping[str, Any], shown: str) -> str:
+    """The version of a multi-version SSOT to use in this environment: the installed one."""
+    declared = declared_versions(data, shown)
+    distribution = data.get("distribution")
+    try:
+        installed = importlib.metadata.version(str(distribution))
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        raise _fail(
+            shown, f"{distribution} is not installed here; pick one of the versions declared: {', '.join(declared)}"
+        ) from None
+    if installed not in declared:
+        raise MinerVersionUndeclaredError(
+            library=str(data.get("library")), installed=installed, declared=declared, ssot=shown
+        )
+    return installed
+
+
+def load(path: str, *, display: str | None = None, version: str | None = None) -> LibrarySpec:
+    """The spec of one library version. A multi-version SSOT is resolved for `version`, by
+    default the version installed in this environment."""
     shown = display or path
     data = canonical_yaml.read(path, display=shown)
     if not isinstance(data, Mapping):
         raise _fail(shown, "an SSOT file must be a mapping")
-    unknown = set(data) - {"library", "distribution", "miner_pins", "native_types", "absent_modules"}
+    if "versions" in data:
+        data = resolve(data, version or installed_or_declared(data, shown), shown)
+    elif version is not None and data.get("version") != version:
+        raise _fail(shown, f"this SSOT is of version {data.get('version')!r}, not {version!r}")
+    unknown = set(data) - {"library", "distribution", "version", "miner_pins", "native_types", "absent_modules"}
     if unknown:
         raise _fail(shown, f"unknown keys {', '.join(sorted(unknown))}")
     for key in ("library", "distribution"):
@@ -271,6 +370,7 @@ def load(path: str, *, display: str | None = None) -> LibrarySpec:
         native_types=tuple(natives),
         path=shown,
         absent_modules=tuple(absent),
+        version=str(data["version"]) if data.get("version") is not None else None,
     )
 
 
@@ -279,3 +379,30 @@ def hide_modules(names: list[str]) -> None:
     a package that is not installed, for the rest of this process (before anything imports it)."""
     for name in names:
         sys.modules.setdefault(name, None)
+
+
+def main(argv: list[str]) -> int:
+    """Writes one version's view of a multi-version SSOT (what that version's actions read)."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--ssot", required=True, help="the library's versions.yaml")
+    parser.add_argument("--version", required=True, help="the library version, as declared under versions:")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    staged = args.out + ".tmp"
+    try:
+        data = canonical_yaml.read(args.ssot)
+        if not isinstance(data, Mapping):
+            raise _fail(args.ssot, "an SSOT file must be a mapping")
+        canonical_yaml.write(staged, resolve(data, args.version, args.ssot))
+        # Refused here what a miner would refuse, naming the version's entry.
+        load(staged, display=f"{args.ssot} (version {args.version})")
+    except SchemaError as err:
+        Path(staged).unlink(missing_ok=True)
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    os.replace(staged, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -288,7 +288,15 @@ def rule_from_data(data: Any, path: str) -> Rule:
             "source",
             "added_by",
         },
-        {"exception_type", "cross_validated_by", "observed_messages", "references", "normalises_to", "placeholders", "on_save"},
+        {
+            "exception_type",
+            "cross_validated_by",
+            "observed_messages",
+            "references",
+            "normalises_to",
+            "placeholders",
+            "on_save",
+        },
     )
     if not _ID.match(reader.string("id")):
         raise reader.fail("'id' must look like <library>.<NativeType>.<field>_<slug>")
