@@ -1,6 +1,6 @@
 """Writes built corpus files back into the source tree (run through `bazel run`).
 
-python corpus/update.py --dest corpus/transformers BUILT=NAME ...
+python corpus/update.py --dest corpus/transformers BUILT=NAME ...   (NAME may be in a folder: 5.23.0/rules.md)
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ def main(argv: list[str]) -> int:
     for pair in args.files:
         built, _, name = pair.partition("=")
         target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
         changed = not target.exists() or target.read_bytes() != Path(built).read_bytes()
         shutil.copyfile(built, target)
         target.chmod(0o644)

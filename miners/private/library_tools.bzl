@@ -16,20 +16,22 @@ _LIBRARIES = {
     "static_miner": [Label("//miners/static")],
 }
 
-def library_tools(requirements, visibility = None):
+def library_tools(requirements, suffix = "", visibility = None):
     """Declares the miners and the gate as py_binaries running in one library's environment.
 
-    The binaries are `static_miner`, `dynamic_miner`, `lift_miner` and `gate`.
+    The binaries are `static_miner`, `dynamic_miner`, `lift_miner` and `gate`, each
+    followed by `suffix`.
 
     Args:
       requirements: every package of the library's hub (`all_requirements` of
-        `@pypi_<library>//:requirements.bzl`): the tools run in the library's
+        `@pypi_<library>_<version>//:requirements.bzl`): the tools run in the library's
         own environment, as its users do.
+      suffix: appended to every name (`_5.23.0`: one set of tools per library version).
       visibility: of the generated binaries.
     """
     for name, entry in _ENTRY_POINTS.items():
         py_binary(
-            name = name,
+            name = name + suffix,
             srcs = [entry],
             main = entry,
             deps = _LIBRARIES[name] + requirements,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,8 @@ from miners.errors import MinerLandmarkMissingError, MinerVersionMismatchError
 from miners.static.miner import mine
 
 SSOT = "miners/transformers/versions.yaml"
+# The version entry of the SSOT the hub's transformers reads.
+VERSION_ENTRY = "versions/" + importlib.metadata.version("transformers")
 
 
 def spec_with(tmp_path: Path, **changes) -> str:
@@ -64,7 +67,7 @@ def test_every_detector_contributes():
 
 
 def test_out_of_envelope_version_fails_loudly(tmp_path):
-    path = spec_with(tmp_path, **{"miner_pins/static": ">=4.57,<5"})
+    path = spec_with(tmp_path, **{VERSION_ENTRY + "/miner_pins/static": ">=4.57,<5"})
     with pytest.raises(MinerVersionMismatchError) as caught:
         mine(ssot.load(path))
     message = str(caught.value)
