@@ -14,20 +14,28 @@ Every rule that fires is reported — `error` (the library will raise), `warn`
 (it will warn) and `dormant` (it will silently ignore or change a setting) —
 with the library's own message and a fix taken from the rule's passing
 example. Exit status: 1 when an `error` rule fires (with `--strict`, any rule),
-2 for bad input, else 0.
+2 for bad input, else 0. With `--strict` a finding has the rule's strictest severity: the
+more severe of what constructing the config does and what saving it does (`on_save`).
 
-As a library: `check_config(corpus, {"GenerationConfig": {...}})` returns the
-findings; `load_library_corpus("transformers")` loads the checked-in corpus.
+The corpora are checked in per library version, corpus/<library>/<version>/. The version
+checked against: the one `--library transformers==4.57.3` names; else the one installed
+where the checker runs (it must have a corpus); else, the library not installed, the newest.
+
+As a library: `check_config(corpus, {"GenerationConfig": {...}})` returns the findings;
+`load_library_corpus("transformers", "5.23.0")` loads a checked-in corpus (no version: the
+newest; the installed version is the CLI's choice only), `available_versions("transformers")`
+lists the versions there are, newest first.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import importlib.metadata
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +44,7 @@ from miners.errors import SchemaError
 from miners.schema.predicate import evaluate, fields_of
 from miners.schema.rule import CorpusFile, Rule, load_corpus
 from tools.check_input import ConfigError, read_document
-from tools.check_output import FORMATS, report
+from tools.check_output import FORMATS, RunContext, report
 
 SEVERITY_ORDER = ("error", "warn", "dormant")
 EXIT_CLEAN, EXIT_ERRORS, EXIT_BAD_INPUT = 0, 1, 2
@@ -112,23 +120,46 @@ def rule_fix(rule: Rule) -> str:
     return "e.g. " + ", ".join(changes) if changes else ""
 
 
+# What the library does on saving a config, by on_save severity; and how it saves one.
+_ON_SAVE_EFFECTS = {"error": "raises", "warn": "warns", "dormant": "silently ignores or changes the setting"}
+_SAVE_METHODS = {"transformers": "save_pretrained"}
+
+
+def on_save_note(rule: Rule, *, strict: bool) -> str:
+    """What saving does, where it is more severe than constructing: the reason for a `--strict`
+    finding's severity, or (without `--strict`) a hint of what `--strict` would report. Else ""."""
+    if rule.on_save is None or rule.strictest == rule.severity:
+        return ""
+    library = rule.id.split(".", 1)[0]
+    note = f"{_ON_SAVE_EFFECTS[rule.on_save]} on {_SAVE_METHODS.get(library, 'saving')} (on_save: {rule.on_save})"
+    return note if strict else f"{note}; --strict reports it as {rule.on_save}"
+
+
 def rule_finding(
     rule: Rule,
     section: tuple[str, ...],
     kwargs: Mapping[str, Any] | None = None,
     defaults: Mapping[str, Any] | None = None,
+    *,
+    strict: bool = False,
 ) -> Finding:
     """A fired rule's finding at `section`: the path to its first field, its message filled with the
-    config's values, and a note for each field the predicate took from the class defaults."""
+    config's values, and a note for each field the predicate took from the class defaults.
+
+    Its severity is the rule's `severity`; with `strict`, its `strictest` (saving included),
+    with a note saying so where that comes from `on_save`."""
     kwargs, defaults = kwargs or {}, defaults or {}
     fields = fields_of(rule.predicate)
     notes = tuple(
         f"{name} defaults to {defaults[name]!r}" for name in fields if name not in kwargs and name in defaults
     )
+    saving = on_save_note(rule, strict=strict)
+    if saving:
+        notes = (saving, *notes)
     set_fields = [name for name in fields if name in kwargs]
     return Finding(
         id=rule.id,
-        severity=rule.severity,
+        severity=rule.strictest if strict else rule.severity,
         path=(*section, (set_fields or fields)[0]),
         message=rule_message(rule, rule.native_type, {**defaults, **kwargs}),
         fix=rule_fix(rule),
@@ -158,28 +189,138 @@ def unknown_field_finding(
 _UNSET = object()
 
 
-# The checked-in corpora, corpus/<library>/ beside this file's package: in the workspace, in the
-# runfiles of //tools:check (kiln's own or an external kiln's), and in the kiln-check wheel's install.
+# The checked-in corpora, corpus/<library>/<version>/ beside this file's package: in the workspace,
+# in the runfiles of //tools:check (kiln's own or an external kiln's), and in the kiln-check wheel's
+# install. Every function that reads them takes `corpora`, another root of the same layout (tests).
 CORPORA = Path(__file__).parent.parent / "corpus"
+CORPUS_FILE = "invariants.validated.yaml"
 _LIBRARY_SPEC = re.compile(r"^([A-Za-z0-9_.-]+)(?:==([A-Za-z0-9_.+!-]+))?$")
+# PEP 440 versions, as far as libraries' releases use them: 5.23.0, 0.32.0rc1, 4.57.0.post1,
+# 5.0.0.dev0, 0.32.0+cu128.
+_VERSION = re.compile(
+    r"^v?(?P<release>\d+(?:\.\d+)*)"
+    r"(?:[-_.]?(?P<pre>a|b|rc)[-_.]?(?P<pre_n>\d*))?"
+    r"(?:[-_.]?post[-_.]?(?P<post>\d*))?"
+    r"(?:[-_.]?dev[-_.]?(?P<dev>\d*))?"
+    r"(?:\+(?P<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?$",
+    re.IGNORECASE,
+)
+# The distribution whose installed version is a library's, where it is not the library's name.
+DISTRIBUTIONS: dict[str, str] = {}
 
 
-def known_libraries() -> list[str]:
-    return sorted(p.parent.name for p in CORPORA.glob("*/invariants.validated.yaml"))
+def version_key(version: str) -> tuple[Any, ...]:
+    """A sort key of PEP 440's order (5.9 < 5.10, 1.0.dev0 < 1.0rc1 < 1.0 < 1.0.post1), without
+    `packaging` (the kiln-check wheel needs only pyyaml). The local label (+cu128) is ignored;
+    what is not a version sorts before every version, by its text."""
+    match = _VERSION.match(version)
+    if not match:
+        return (0, version)
+    release = [int(part) for part in match["release"].split(".")]
+    while len(release) > 1 and release[-1] == 0:
+        release.pop()
+    if match["pre"]:
+        pre = (0, ("a", "b", "rc").index(match["pre"].lower()), int(match["pre_n"] or 0))
+    elif match["dev"] is not None and match["post"] is None:
+        pre = (-1, 0, 0)  # 1.0.dev0 comes before 1.0a1
+    else:
+        pre = (1, 0, 0)
+    post = -1 if match["post"] is None else int(match["post"])
+    dev = (1, 0) if match["dev"] is None else (0, int(match["dev"] or 0))
+    return (1, tuple(release), pre, post, dev)
 
 
-def corpus_path(library: str) -> Path:
-    path = CORPORA / library / "invariants.validated.yaml"
-    if not path.exists():
-        raise ConfigError(f"no corpus for library {library!r}; known libraries: {', '.join(known_libraries())}")
-    return path
+def known_libraries(corpora: Path = CORPORA) -> list[str]:
+    """The libraries with a corpus: corpus/<library>/<version>/invariants.validated.yaml."""
+    return sorted({path.parent.parent.name for path in corpora.glob(f"*/*/{CORPUS_FILE}")})
 
 
-def load_library_corpus(library: str, version: str | None = None) -> CorpusFile:
-    """The checked-in corpus of `library`; with `version`, only if it is that version's."""
-    corpus = load_corpus(corpus_path(library), display=f"corpus/{library}/invariants.validated.yaml")
-    if version is not None and version != corpus.library_version:
-        raise ConfigError(f"no corpus for {library}=={version}; {library} versions there are: {corpus.library_version}")
+def available_versions(library: str, corpora: Path = CORPORA) -> list[str]:
+    """The versions of `library` there is a corpus of, newest first; an unknown library is a ConfigError."""
+    known = known_libraries(corpora)
+    if library not in known:
+        raise ConfigError(f"no corpus for library {library!r}; known libraries: {', '.join(known)}")
+    versions = [path.parent.name for path in (corpora / library).glob(f"*/{CORPUS_FILE}")]
+    return sorted(versions, key=lambda version: (version_key(version), version), reverse=True)
+
+
+def matching_version(version: str, available: Sequence[str]) -> str | None:
+    """The corpus version that is `version`: the same text, else the same version by PEP 440
+    (5.23 is 5.23.0) ignoring a local label (0.32.0+cu128 is 0.32.0)."""
+    if version in available:
+        return version
+    key = version_key(version)
+    if key[0] == 0:
+        return None
+    return next((candidate for candidate in available if version_key(candidate) == key), None)
+
+
+def installed_version(library: str, lookup: Callable[[str], str] = importlib.metadata.version) -> str | None:
+    """The version of `library` installed where the checker runs, or None; `lookup` is
+    importlib.metadata.version, or a stand-in (tests)."""
+    try:
+        return lookup(DISTRIBUTIONS.get(library, library)) or None
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def choose_version(
+    library: str, requested: str | None, installed: str | None, available: Sequence[str]
+) -> tuple[str, str]:
+    """Which corpus to check against, and why (one of VERSION_SOURCES): the version asked for
+    (`requested`), else the installed one (`installed`), else the newest of `available`
+    (newest first). A version asked for or installed without a corpus is a ConfigError: the
+    rules of another version may say the opposite."""
+    listed = ", ".join(available)
+    if requested is not None:
+        version = matching_version(requested, available)
+        if version is None:
+            raise ConfigError(f"no corpus for {library}=={requested}; {library} versions there are: {listed}")
+        return version, "requested"
+    if installed is not None:
+        version = matching_version(installed, available)
+        if version is None:
+            raise ConfigError(
+                f"{library} {installed} is installed here and there is no corpus for it; {library} versions "
+                f"there are: {listed}; to check against one anyway, name it: --library {library}=={available[0]}"
+            )
+        return version, "installed"
+    return available[0], "newest"
+
+
+def version_notice(library: str, version: str, source: str) -> str:
+    """The stderr line that says which corpus a run chose itself; "" for a version asked for."""
+    pick = f"(pick another with --library {library}==VERSION)"
+    if source == "installed":
+        return f"kiln-check: checking against the corpus of {library} {version}, the version installed here {pick}"
+    if source == "newest":
+        return (
+            f"kiln-check: {library} is not installed here; checking against the newest corpus, {version} "
+            f"(pick one with --library {library}==VERSION)"
+        )
+    return ""
+
+
+def corpus_path(library: str, version: str, corpora: Path = CORPORA) -> Path:
+    """corpus/<library>/<version>/invariants.validated.yaml, of a library and version there is a corpus of."""
+    available = available_versions(library, corpora)
+    if version not in available:
+        raise ConfigError(f"no corpus for {library}=={version}; {library} versions there are: {', '.join(available)}")
+    return corpora / library / version / CORPUS_FILE
+
+
+def load_library_corpus(library: str, version: str | None = None, *, corpora: Path = CORPORA) -> CorpusFile:
+    """The checked-in corpus of `library` at `version` (PEP 440's equal: 5.23 is 5.23.0); no
+    version: the newest. Unlike the CLI, no installed version is looked up: code that wants
+    the installed one passes it, `load_library_corpus(lib, installed_version(lib))`."""
+    available = available_versions(library, corpora)
+    chosen, _ = choose_version(library, version, None, available)
+    corpus = load_corpus(corpus_path(library, chosen, corpora), display=f"corpus/{library}/{chosen}/{CORPUS_FILE}")
+    if (corpus.library, corpus.library_version) != (library, chosen):
+        raise ConfigError(
+            f"corpus/{library}/{chosen}/{CORPUS_FILE} is the corpus of {corpus.library} "
+            f"{corpus.library_version}, not of {library} {chosen}: its folder or its header is wrong"
+        )
     return corpus
 
 
@@ -202,13 +343,15 @@ def _section_type(corpus: CorpusFile, key: str, path: str) -> str:
     )
 
 
-def check_section(corpus: CorpusFile, native: str, kwargs: Any, at: tuple[str, ...], path: str) -> list[Finding]:
+def check_section(
+    corpus: CorpusFile, native: str, kwargs: Any, at: tuple[str, ...], path: str, *, strict: bool = False
+) -> list[Finding]:
     """The findings on one config of `native`, and on the configs nested in it, at key path `at`."""
     if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
         raise ConfigError(f"{path}: {'.'.join(at)}: expected a mapping of argument names to values, got {kwargs!r}")
     facts = corpus.facts(native)
     findings = [
-        rule_finding(rule, at, kwargs, facts.defaults)
+        rule_finding(rule, at, kwargs, facts.defaults, strict=strict)
         for rule in corpus.rules
         if rule.native_type == native and evaluate(rule.predicate, kwargs, facts.defaults)
     ]
@@ -225,17 +368,21 @@ def check_section(corpus: CorpusFile, native: str, kwargs: Any, at: tuple[str, .
     for field, nested in sorted(facts.nested.items()):
         # A mapping here is the nested config's arguments; the library builds that config from it.
         if isinstance(kwargs.get(field), Mapping):
-            findings += check_section(corpus, nested, kwargs[field], (*at, field), path)
+            findings += check_section(corpus, nested, kwargs[field], (*at, field), path, strict=strict)
     return findings
 
 
-def check_config(corpus: CorpusFile, config: Mapping[str, Any], path: str = "<config>") -> list[Finding]:
-    """The findings on `config` (class name -> kwargs), most severe first."""
+def check_config(
+    corpus: CorpusFile, config: Mapping[str, Any], path: str = "<config>", *, strict: bool = False
+) -> list[Finding]:
+    """The findings on `config` (class name -> kwargs), most severe first; with `strict`, each
+    rule's finding has its strictest severity (`Rule.strictest`: saving the config included)."""
     if not isinstance(config, Mapping):
         raise ConfigError(f"{path}: a config file must map class names to their keyword arguments")
     findings: list[Finding] = []
     for key, kwargs in config.items():
-        findings += check_section(corpus, _section_type(corpus, str(key), path), kwargs, (str(key),), path)
+        native = _section_type(corpus, str(key), path)
+        findings += check_section(corpus, native, kwargs, (str(key),), path, strict=strict)
     return sorted(findings, key=lambda f: (SEVERITY_ORDER.index(f.severity), f.path, f.id))
 
 
@@ -244,15 +391,21 @@ def read_config(path: str) -> Any:
     return read_document(path).data
 
 
-def main(argv: list[str]) -> int:
+def main(
+    argv: list[str],
+    *,
+    corpora: Path = CORPORA,
+    lookup: Callable[[str], str] = importlib.metadata.version,
+) -> int:
+    """The CLI; `corpora` (a corpus root) and `lookup` (importlib.metadata.version) are for tests."""
     # No fixed prog: the usage line names what was run (check.py, kiln-check).
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--library",
         required=True,
         type=parse_library_spec,
-        help="the library the configs are for, optionally pinned to its corpus's version: "
-        "transformers, transformers==5.23.0",
+        help="the library the configs are for, optionally with the version whose corpus to check against: "
+        "transformers, transformers==5.23.0. No version: the one installed here, else the newest corpus",
     )
     parser.add_argument(
         "--format",
@@ -260,22 +413,35 @@ def main(argv: list[str]) -> int:
         default="text",
         help="text (default), json, github (workflow commands: annotations in GitHub Actions) or sarif (SARIF 2.1.0)",
     )
-    parser.add_argument("--strict", action="store_true", help="exit 1 when any rule fires, not only an `error` one")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="report each rule at its strictest severity (saving the config included) "
+        "and exit 1 when any rule fires, not only an `error` one",
+    )
     parser.add_argument("configs", nargs="+", help="config files (.yaml, .yml or .json)")
     args = parser.parse_args(argv)
     base = os.environ.get("BUILD_WORKING_DIRECTORY", ".")
+    library, requested = args.library
     try:
-        corpus = load_library_corpus(*args.library)
+        available = available_versions(library, corpora)
+        installed = installed_version(library, lookup) if requested is None else None
+        version, source = choose_version(library, requested, installed, available)
+        notice = version_notice(library, version, source)
+        if notice:
+            print(notice, file=sys.stderr)
+        corpus = load_library_corpus(library, version, corpora=corpora)
         results = {}
         for path in args.configs:
             # Read from where `bazel run` was started, named as given: reports point into the user's tree.
             document = read_document(Path(base, path), display=path)
-            found = check_config(corpus, document.data, path)
+            found = check_config(corpus, document.data, path, strict=args.strict)
             results[path] = [(finding, document.locate(finding.path)) for finding in found]
     except (ConfigError, SchemaError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    output = report(args.format, results)
+    context = RunContext(library=library, library_version=version, version_source=source)
+    output = report(args.format, results, context)
     if output:  # a github report of no findings is empty: no blank line
         print(output)
     failing = SEVERITY_ORDER if args.strict else ("error",)

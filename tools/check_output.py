@@ -1,14 +1,16 @@
 """The checker's reports: `text` for people, `json`, GitHub workflow commands and SARIF for machines.
 
 Every formatter takes the findings of each file with where each one is,
-`{file: [(finding, (line, column)), ...]}`, files named as the user gave them, and
+`{file: [(finding, (line, column)), ...]}`, files named as the user gave them, and the
+run's context (the library and the version of its corpus, and why that version), and
 returns the whole report as one string:
 
-    text    the findings per file, each with `file:line:column`
-    json    {file: [finding data + file, line, column]}
+    text    a first line naming library==version, then the findings per file, each with `file:line:column`
+    json    {"library", "library_version", "version_source", "files": {file: [finding data + file, line, column]}}
     github  one workflow command per finding (`::error file=…,line=…,col=…,title=<id>::<message>`),
             which GitHub Actions shows as an annotation on that line
-    sarif   a SARIF 2.1.0 log with one run, for code scanning and SARIF viewers
+    sarif   a SARIF 2.1.0 log with one run, for code scanning and SARIF viewers; the run's
+            `properties` name the library and version
 
 Columns count Unicode code points (SARIF's `unicodeCodePoints`).
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -33,10 +36,32 @@ SARIF_VERSION = "2.1.0"
 TOOL_NAME = "kiln-check"
 GITHUB_COMMANDS = {"error": "error", "warn": "warning", "dormant": "notice"}
 SARIF_LEVELS = {"error": "error", "warn": "warning", "dormant": "note"}
+# Why a run checks against its corpus's version: the user named it (--library lib==X), it is
+# the one installed where the checker runs, or the library is not installed and it is the newest.
+VERSION_SOURCES = ("requested", "installed", "newest")
+_SOURCE_TEXT = {"requested": "requested", "installed": "the version installed here", "newest": "the newest corpus"}
 
 
-def report_text(results: Results) -> str:
-    return "\n".join(_text_of_file(path, located) for path, located in results.items())
+@dataclass(frozen=True)
+class RunContext:
+    """What one run checked against: a library, the version of its corpus, and why that version."""
+
+    library: str
+    library_version: str
+    version_source: str
+
+    def __post_init__(self) -> None:
+        if self.version_source not in VERSION_SOURCES:
+            raise ValueError(f"version_source must be one of {', '.join(VERSION_SOURCES)}, got {self.version_source!r}")
+
+    @property
+    def spec(self) -> str:
+        return f"{self.library}=={self.library_version}"
+
+
+def report_text(results: Results, context: RunContext) -> str:
+    header = f"corpus: {context.spec} ({_SOURCE_TEXT[context.version_source]})"
+    return "\n".join([header, *(_text_of_file(path, located) for path, located in results.items())])
 
 
 def _text_of_file(path: str, located: Located) -> str:
@@ -53,14 +78,19 @@ def _text_of_file(path: str, located: Located) -> str:
     return "\n".join(lines)
 
 
-def report_json(results: Results) -> str:
+def report_json(results: Results, context: RunContext) -> str:
     return json.dumps(
         {
-            path: [
-                finding.to_data() | {"file": path, "line": line, "column": column}
-                for finding, (line, column) in located
-            ]
-            for path, located in results.items()
+            "library": context.library,
+            "library_version": context.library_version,
+            "version_source": context.version_source,
+            "files": {
+                path: [
+                    finding.to_data() | {"file": path, "line": line, "column": column}
+                    for finding, (line, column) in located
+                ]
+                for path, located in results.items()
+            },
         },
         indent=2,
     )
@@ -81,7 +111,7 @@ def escape_github_property(text: str) -> str:
     return escape_github_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def report_github(results: Results) -> str:
+def report_github(results: Results, context: RunContext) -> str:
     """One `::error`/`::warning`/`::notice` command per finding; nothing when none fires."""
     commands = []
     for path, located in results.items():
@@ -110,8 +140,10 @@ def artifact_uri(path: str) -> str:
     return quote(_forward_slashes(path), safe="/")
 
 
-def report_sarif(results: Results) -> str:
-    """A SARIF 2.1.0 log: one run of kiln-check, its rules and results sorted, the same bytes for the same findings."""
+def report_sarif(results: Results, context: RunContext) -> str:
+    """A SARIF 2.1.0 log: one run of kiln-check, its rules and results sorted, the same bytes for the same findings.
+
+    The run's `properties` (a SARIF property bag) name the corpus: `library`, `libraryVersion`, `versionSource`."""
     entries = sorted(
         (
             (artifact_uri(path), line, column, finding)
@@ -153,11 +185,16 @@ def report_sarif(results: Results) -> str:
         "tool": {"driver": {"name": TOOL_NAME, "rules": [descriptors[rule_id] for rule_id in rule_ids]}},
         "columnKind": "unicodeCodePoints",
         "results": sarif_results,
+        "properties": {
+            "library": context.library,
+            "libraryVersion": context.library_version,
+            "versionSource": context.version_source,
+        },
     }
     return json.dumps({"version": SARIF_VERSION, "runs": [run]}, indent=2)
 
 
-FORMATTERS: dict[str, Callable[[Results], str]] = {
+FORMATTERS: dict[str, Callable[[Results, RunContext], str]] = {
     "text": report_text,
     "json": report_json,
     "github": report_github,
@@ -166,5 +203,5 @@ FORMATTERS: dict[str, Callable[[Results], str]] = {
 FORMATS = tuple(FORMATTERS)
 
 
-def report(output_format: str, results: Results) -> str:
-    return FORMATTERS[output_format](results)
+def report(output_format: str, results: Results, context: RunContext) -> str:
+    return FORMATTERS[output_format](results, context)

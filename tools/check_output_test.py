@@ -13,11 +13,14 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tools.check import Finding
-from tools.check_output import FORMATS, report
+from tools.check import Finding, available_versions
+from tools.check_output import FORMATS, RunContext, report
 
 SCHEMA_PATH = Path("tools/testdata/sarif-schema-2.1.0.json")
 CONFIGS = Path("tools/testdata/configs")
+# Pinned: the CLI runs say nothing on stderr about which version they chose.
+LIBRARY = f"transformers=={available_versions('transformers')[0]}"
+CONTEXT = RunContext(library="lib", library_version="1.2.3", version_source="requested")
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +53,7 @@ RESULTS = {
 
 def run_cli(*args):
     return subprocess.run(
-        [sys.executable, "tools/check.py", "--library", "transformers", *args],
+        [sys.executable, "tools/check.py", "--library", LIBRARY, *args],
         capture_output=True,
         text=True,
         check=False,
@@ -68,7 +71,7 @@ def position_of(text, needle):
 
 def test_github_commands_are_escaped_exactly():
     # The runner decodes %25, %0D, %0A in messages, and %3A, %2C as well in property values.
-    assert report("github", RESULTS).splitlines() == [
+    assert report("github", RESULTS, CONTEXT).splitlines() == [
         "::error file=jobs/a%2Cb%3Ac.yaml,line=3,col=5,title=lib.Config.a%3Ab%2Cc"
         "::100%25 sure: a, b%0D%0Anext line%0Asee: the docs, section 2%0Afix: set top_k=1",
         "::warning file=jobs/plain.json,line=1,col=2,title=lib.Config.warned::it warns",
@@ -77,7 +80,7 @@ def test_github_commands_are_escaped_exactly():
 
 
 def test_github_report_of_nothing_is_empty():
-    assert report("github", {"jobs/clean.yaml": []}) == ""
+    assert report("github", {"jobs/clean.yaml": []}, CONTEXT) == ""
     clean = run_cli("--format", "github", str(CONFIGS / "valid_sampling.yaml"))
     assert clean.returncode == 0 and clean.stdout == "", clean.stderr
 
@@ -97,7 +100,8 @@ def test_github_annotation_points_at_the_key():
 
 
 def test_text_names_each_findings_file_line_and_column():
-    text = report("text", RESULTS)
+    text = report("text", RESULTS, CONTEXT)
+    assert text.splitlines()[0] == "corpus: lib==1.2.3 (requested)"
     assert "jobs/clean.yaml: no rule fires" in text
     assert "jobs/plain.json: 2 rule(s) fire" in text
     assert "  warn    lib.Config.warned\n          at: jobs/plain.json:1:2 GenerationConfig.top_k\n" in text
@@ -105,11 +109,18 @@ def test_text_names_each_findings_file_line_and_column():
     assert "          note: see: the docs, section 2" in text
 
 
-def test_json_adds_file_line_and_column_to_each_finding():
-    data = json.loads(report("json", RESULTS))
-    assert list(data) == list(RESULTS)
+def test_json_names_the_corpus_and_adds_file_line_and_column_to_each_finding():
+    data = json.loads(report("json", RESULTS, CONTEXT))
+    assert data == {
+        "library": "lib",
+        "library_version": "1.2.3",
+        "version_source": "requested",
+        "files": data["files"],
+    }
+    assert list(data) == ["library", "library_version", "version_source", "files"]
+    assert list(data["files"]) == list(RESULTS)
     for path, located in RESULTS.items():
-        assert data[path] == [
+        assert data["files"][path] == [
             f.to_data() | {"file": path, "line": line, "column": column} for f, (line, column) in located
         ]
 
@@ -118,7 +129,7 @@ def test_cli_json_locates_a_json_configs_key():
     config = CONFIGS / "more_sequences_than_beams.json"
     failing = run_cli("--format", "json", str(config))
     assert failing.returncode == 1, failing.stderr
-    (found,) = json.loads(failing.stdout)[str(config)]
+    (found,) = json.loads(failing.stdout)["files"][str(config)]
     key = found["path"][-1]
     line, column = position_of(config.read_text(encoding="utf-8"), f'"{key}"')
     assert (found["file"], found["line"], found["column"]) == (str(config), line, column)
@@ -135,7 +146,7 @@ def test_the_vendored_schema_is_the_oasis_sarif_2_1_0_schema():
 
 
 def test_sarif_is_valid(sarif_validator):
-    log = json.loads(report("sarif", RESULTS))
+    log = json.loads(report("sarif", RESULTS, CONTEXT))
     sarif_validator.validate(log)
     assert log["version"] == "2.1.0"
 
@@ -165,13 +176,13 @@ def broken(log, where, *, delete=None, set_to=None):
 )
 def test_the_schema_rejects_a_broken_log(sarif_validator, breakage):
     """The validation can fail: the same log, broken in one place, is refused."""
-    log = json.loads(report("sarif", RESULTS))
+    log = json.loads(report("sarif", RESULTS, CONTEXT))
     with pytest.raises(jsonschema.ValidationError):
         sarif_validator.validate(broken(log, **breakage))
 
 
 def test_sarif_rules_results_and_locations():
-    run = json.loads(report("sarif", RESULTS))["runs"][0]
+    run = json.loads(report("sarif", RESULTS, CONTEXT))["runs"][0]
     driver = run["tool"]["driver"]
     assert driver["name"] == "kiln-check"
     assert [rule["id"] for rule in driver["rules"]] == sorted(f.id for located in RESULTS.values() for f, _ in located)
@@ -179,6 +190,7 @@ def test_sarif_rules_results_and_locations():
     assert rules["lib.Config.a:b,c"]["shortDescription"] == {"text": TRICKY.message}
     assert {rule["defaultConfiguration"]["level"] for rule in driver["rules"]} == {"error", "warning", "note"}
     assert run["columnKind"] == "unicodeCodePoints"
+    assert run["properties"] == {"library": "lib", "libraryVersion": "1.2.3", "versionSource": "requested"}
     by_rule = {result["ruleId"]: result for result in run["results"]}
     assert len(by_rule) == len(run["results"]) == 3
     tricky = by_rule["lib.Config.a:b,c"]
@@ -200,18 +212,18 @@ def test_sarif_rules_results_and_locations():
 
 def test_sarif_is_the_same_whatever_the_order_findings_come_in():
     located = [(path, f, where) for path, entries in RESULTS.items() for f, where in entries]
-    expected = report("sarif", RESULTS)
+    expected = report("sarif", RESULTS, CONTEXT)
     shuffler = random.Random(7)  # noqa: S311 - a seeded shuffle, not a secret
     for _ in range(5):
         shuffler.shuffle(located)
         results: dict[str, list] = {}
         for path, f, where in located:
             results.setdefault(path, []).append((f, where))
-        assert report("sarif", results) == expected
+        assert report("sarif", results, CONTEXT) == expected
 
 
 def test_sarif_uris_are_relative_with_forward_slashes():
-    run = json.loads(report("sarif", {"jobs/sub dir/ü.yaml": [(finding("x"), (1, 1))]}))["runs"][0]
+    run = json.loads(report("sarif", {"jobs/sub dir/ü.yaml": [(finding("x"), (1, 1))]}, CONTEXT))["runs"][0]
     assert run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
         "jobs/sub%20dir/%C3%BC.yaml"
     )
@@ -266,7 +278,7 @@ def test_paths_are_named_as_given_relative_to_where_bazel_run_started(tmp_path):
     (tmp_path / "jobs" / "zero.yaml").write_bytes((CONFIGS / "zero_new_tokens.yaml").read_bytes())
     env = os.environ | {"BUILD_WORKING_DIRECTORY": str(tmp_path)}
     ran = subprocess.run(
-        [sys.executable, "tools/check.py", "--library", "transformers", "--format", "sarif", "jobs/zero.yaml"],
+        [sys.executable, "tools/check.py", "--library", LIBRARY, "--format", "sarif", "jobs/zero.yaml"],
         capture_output=True,
         text=True,
         check=False,

@@ -96,7 +96,7 @@ def test_checker_agrees_with_the_library(spec, cases):
     from tools import check
 
     version = spec.check_installed_version("gate")
-    corpus = check.load_library_corpus(LIBRARY)
+    corpus = check.load_library_corpus(LIBRARY, version)
     assert corpus.library_version == version, f"the corpus is of {LIBRARY} {corpus.library_version}, {version} runs"
 
     outcomes, unmeasured = [], []

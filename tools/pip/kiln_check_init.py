@@ -4,8 +4,9 @@
 
 As a library:
 
-    from kiln_check import check_config, load_library_corpus
-    findings = check_config(load_library_corpus("transformers"), {"GenerationConfig": {"max_new_tokens": 0}})
+    from kiln_check import available_versions, check_config, load_library_corpus
+    available_versions("transformers")                      # ["5.23.0", ...], newest first
+    findings = check_config(load_library_corpus("transformers", "5.23.0"), {"GenerationConfig": {"max_new_tokens": 0}})
 
 The checker's modules keep their layout in kiln's repository under this package
 (`tools/`, `miners/`, `corpus/`), where they import one another by those names; so
@@ -20,6 +21,6 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
-from tools.check import check_config, load_library_corpus, main, run  # noqa: E402
+from tools.check import available_versions, check_config, load_library_corpus, main, run  # noqa: E402
 
-__all__ = ["check_config", "load_library_corpus", "main", "run"]
+__all__ = ["available_versions", "check_config", "load_library_corpus", "main", "run"]

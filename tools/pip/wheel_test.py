@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.parser
+import fnmatch
 import json
 import os
 import shutil
@@ -18,6 +19,8 @@ WHEEL = Path(os.environ["KILN_CHECK_WHEEL"]).resolve()
 PYYAML_WHEEL = Path(os.environ["PYYAML_WHEEL"]).resolve()
 PYPROJECT = tomllib.loads(Path(os.environ["PYPROJECT"]).read_text(encoding="utf-8"))
 CONFIGS = Path("tools/testdata/configs").resolve()
+# Every checked-in corpus, as //tools:corpora gives them: corpus/<library>/<version>/...
+CORPORA = sorted(Path("corpus").glob("*/*/invariants.validated.yaml"))
 VERSION = WHEEL.name.split("-")[1]
 
 
@@ -75,7 +78,11 @@ def test_clean_config_passes(sandbox, venv):
     config = CONFIGS / "valid_sampling.yaml"
     clean = run(sandbox, "kiln-check", "--library", "transformers", config)
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert clean.stdout == f"{config}: no rule fires\n"
+    # Not installed in the venv: the newest corpus, said on stderr and named first in the report.
+    assert clean.stderr.startswith("kiln-check: transformers is not installed here; checking against the newest corpus")
+    header, *rest = clean.stdout.splitlines()
+    assert header.startswith("corpus: transformers==") and header.endswith(" (the newest corpus)")
+    assert rest == [f"{config}: no rule fires"]
 
 
 def test_erroring_config_fails_with_the_finding(sandbox, venv):
@@ -103,6 +110,18 @@ def test_every_corpus_is_installed(sandbox, venv):
     unknown = run(sandbox, "kiln-check", "--library", "vllm2", CONFIGS / "valid_sampling.yaml")
     assert unknown.returncode == 2
     assert unknown.stderr == "error: no corpus for library 'vllm2'; known libraries: transformers, vllm\n"
+
+
+@pytest.mark.parametrize("corpus", CORPORA, ids=[f"{c.parent.parent.name}=={c.parent.name}" for c in CORPORA])
+def test_every_version_is_installed(sandbox, venv, corpus):
+    library, version = corpus.parent.parent.name, corpus.parent.name
+    code = (
+        "import sys, kiln_check; from tools.check import load_library_corpus; "
+        "print(load_library_corpus(sys.argv[1], sys.argv[2]).library_version)"
+    )
+    loaded = run(sandbox, venv / "bin/python", "-c", code, library, version)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout == f"{version}\n"
 
 
 def test_the_checker_and_pyyaml_come_from_the_venv(sandbox, venv):
@@ -149,10 +168,26 @@ def test_pyproject_packages_what_the_bazel_wheel_does():
         entry_points = wheel.read(f"{distinfo}/entry_points.txt").decode()
     project = PYPROJECT["project"]
     wheel_target = PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]
-    assert wheel_target["bypass-selection"] is True
-    assert sorted(n for n in names if not n.startswith(distinfo)) == sorted(wheel_target["force-include"].values())
+    # hatch: the `include` patterns (anchored at the root), every path prefixed by the empty `sources` key.
+    prefix = wheel_target["sources"][""].rstrip("/") + "/"
+    patterns = [pattern.lstrip("/") for pattern in wheel_target["include"]]
+    packed = [n.removeprefix(prefix) for n in names if not n.startswith(distinfo)]
+    assert all(n.startswith(prefix) for n in names if not n.startswith(distinfo))
+    forced = sorted(wheel_target["force-include"].values())
+    selected = sorted(n for n in packed if n not in forced)
+    assert all(any(glob_matches(n, pattern) for pattern in patterns) for n in selected), selected
+    assert all(any(glob_matches(n, pattern) for n in selected) for pattern in patterns), patterns
+    assert sorted(n for n in packed if n in forced) == forced
+    # The corpus glob selects every corpus of every version, as the Bazel wheel packs them.
+    assert CORPORA and {str(c) for c in CORPORA} <= set(selected)
     assert (project["name"], project["version"]) == (metadata["Name"], metadata["Version"])
     assert project["dependencies"] == metadata.get_all("Requires-Dist")
     assert project["requires-python"] == metadata["Requires-Python"]
     scripts = [f"{name} = {target}" for name, target in project["scripts"].items()]
     assert entry_points.splitlines() == ["[console_scripts]", *scripts]
+
+
+def glob_matches(path: str, pattern: str) -> bool:
+    """hatch's (gitignore's) glob, for the patterns pyproject.toml uses: `*` within one path segment."""
+    parts, wanted = path.split("/"), pattern.split("/")
+    return len(parts) == len(wanted) and all(fnmatch.fnmatchcase(p, w) for p, w in zip(parts, wanted, strict=True))

@@ -23,18 +23,41 @@ def _runfiles_path(ctx, file):
         return file.short_path[len("../"):]
     return "%s/%s" % (ctx.workspace_name, file.short_path)
 
-def _library_of(corpus_file):
-    """corpus/<library>/invariants.validated.yaml -> <library>."""
-    if corpus_file.basename != _CORPUS_FILE:
-        fail("%s is not a corpus file (%s)" % (corpus_file.short_path, _CORPUS_FILE))
-    return corpus_file.dirname.rpartition("/")[2]
+def _library_and_version(corpus_file):
+    """corpus/<library>/<version>/invariants.validated.yaml -> (<library>, <version>)."""
+    parts = corpus_file.dirname.split("/")
+    if corpus_file.basename != _CORPUS_FILE or len(parts) < 2:
+        fail("%s is not a corpus file (<library>/<version>/%s)" % (corpus_file.short_path, _CORPUS_FILE))
+    return parts[-2], parts[-1]
+
+def _version_key(version):
+    """Newest first for listing: numeric parts as numbers (5.10.0 after 5.9.0)."""
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in version.split(".")]
+
+def _known_versions(corpus_files):
+    """{library: [version, ...]}, each library's versions newest first."""
+    versions = {}
+    for corpus_file in corpus_files:
+        library, version = _library_and_version(corpus_file)
+        versions.setdefault(library, []).append(version)
+    return {
+        library: sorted(found, key = _version_key, reverse = True)
+        for library, found in versions.items()
+    }
 
 def _config_test_impl(ctx):
-    known_libraries = sorted([_library_of(f) for f in ctx.files._corpora])
-    if ctx.attr.library not in known_libraries:
+    known = _known_versions(ctx.files._corpora)
+    if ctx.attr.library not in known:
         fail("unknown library %r; known libraries: %s" % (
             ctx.attr.library,
-            ", ".join(known_libraries),
+            ", ".join(sorted(known)),
+        ))
+    if ctx.attr.version and ctx.attr.version not in known[ctx.attr.library]:
+        fail("no corpus for %s==%s; %s versions there are: %s" % (
+            ctx.attr.library,
+            ctx.attr.version,
+            ctx.attr.library,
+            ", ".join(known[ctx.attr.library]),
         ))
     library = ctx.attr.library + ("==" + ctx.attr.version if ctx.attr.version else "")
     arguments = ["--library", library] + (["--strict"] if ctx.attr.strict else [])
@@ -92,16 +115,17 @@ Exit status (the test's verdict):
   fail the test, unless `strict = True`.
 * 1 (fail): an `error` rule fires in some file; with `strict = True`, any rule.
 * 2 (fail): bad input, with the checker's message: a file that cannot be read or is not valid
-  YAML/JSON, a config class the library's corpus does not know, or a `version` there is no
-  corpus for.
+  YAML/JSON, or a config class the library's corpus does not know.
 
-An unknown `library` fails at analysis time, with the list of known libraries.
+An unknown `library` fails at analysis time, with the list of known libraries, and so does a
+`version` there is no corpus for, with that library's versions.
 """,
     attrs = {
         "library": attr.string(
             mandatory = True,
             doc = "The library the configs are for: one with a corpus in kiln, `transformers` or `vllm` " +
-                  "(`corpus/<library>/invariants.validated.yaml`). Any other name fails at analysis time.",
+                  "(`corpus/<library>/<version>/invariants.validated.yaml`). Any other name fails at " +
+                  "analysis time.",
         ),
         "srcs": attr.label_list(
             mandatory = True,
@@ -112,12 +136,17 @@ An unknown `library` fails at analysis time, with the list of known libraries.
         ),
         "strict": attr.bool(
             default = False,
-            doc = "Fail on any finding (`warn` and `dormant` too), not only on `error` ones.",
+            doc = "Fail on any finding (`warn` and `dormant` too), not only on `error` ones; each " +
+                  "finding is reported at its rule's strictest severity, saving the config included " +
+                  "(`on_save`: transformers raises on `save_pretrained` where it only logs on construction).",
         ),
         "version": attr.string(
-            doc = "The library version whose corpus to check against, e.g. `\"5.23.0\"`. Empty: the " +
-                  "corpus kiln has. Kiln has one corpus per library today; a version other than its " +
-                  "corpus's fails the test (exit 2) with the versions there are.",
+            doc = "The library version whose corpus to check against, e.g. `\"5.23.0\"`: one of the " +
+                  "versions kiln has a corpus of (`corpus/<library>/<version>/`); any other fails at " +
+                  "analysis time, listing them. Empty: the checker's choice, the version installed " +
+                  "where the test runs if the library is installed there (it must have a corpus), " +
+                  "else the newest corpus, which the log names. Set it for a verdict that does not " +
+                  "change when kiln adds a newer corpus.",
         ),
         "_checker": attr.label(
             default = Label("//tools:check"),
