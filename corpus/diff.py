@@ -170,12 +170,42 @@ def disagreement(match: Match, old: CorpusFile, new: CorpusFile) -> Disagreement
     )
     old_defaults = old.defaults(match.old.native_type)
     new_defaults = new.defaults(match.new.native_type)
-    for source, kwargs in candidates:
+    # Then each example with one field set to a value either predicate names: the member an
+    # allowlist gained or lost, the bound that moved, or the field left unset (None).
+    varied = [
+        (f"{source}, with {name}={value!r}", {**kwargs, name: value})
+        for source, kwargs in candidates[::2]
+        for name, value in named_values(match.old.predicate, match.new.predicate)
+        if kwargs.get(name, _ABSENT) != value
+    ]
+    for source, kwargs in (*candidates, *varied):
         was = pred.evaluate(match.old.predicate, kwargs, old_defaults)
         now = pred.evaluate(match.new.predicate, kwargs, new_defaults)
         if was != now:
             return Disagreement(section(match.new.native_type, kwargs), source, now)
     return None
+
+
+_ABSENT = object()
+
+
+def named_values(*predicates: pred.Predicate) -> list[tuple[str, Any]]:
+    """(field, value) for each value a plain test of a field names (each member of a list), and
+    (field, None): the values worth trying where two predicates may part. Sorted, deduplicated."""
+    found: dict[tuple[str, str], tuple[str, Any]] = {}
+
+    def visit(predicate: pred.Predicate) -> None:
+        if isinstance(predicate, (pred.AllOf, pred.AnyOf)):
+            for term in predicate.terms:
+                visit(term)
+        elif isinstance(predicate, pred.Atom) and predicate.of is None and not isinstance(predicate.value, pred.Ref):
+            values = predicate.value if isinstance(predicate.value, (list, tuple)) else [predicate.value]
+            for value in [*values, None]:
+                found.setdefault((predicate.field, repr(value)), (predicate.field, value))
+
+    for predicate in predicates:
+        visit(predicate)
+    return [found[key] for key in sorted(found)]
 
 
 # --- changes --------------------------------------------------------------------

@@ -152,10 +152,20 @@ def test_predicate_disagreement_uses_each_versions_defaults(tmp_path):
     assert entry["fires_in"] == "1.0"
 
 
-def test_predicate_changed_without_a_telling_example(tmp_path):
-    # size <= 0 and size < 0 agree on both examples (-1 and 1).
+def test_predicate_changed_shown_by_a_value_the_predicates_name(tmp_path):
+    # size <= 0 and size < 0 agree on both examples (-1 and 1), and part at the bound they name.
     old = rule(kwargs_positive={"size": -1})
     new = rule(predicate={"field": "size", "op": "<", "value": 0}, kwargs_positive={"size": -1})
+    (entry,) = diff(loaded(tmp_path, corpus("1.0", old), corpus("1.1", new)))["changes"][0]["predicate_changed"]
+    assert entry["example"] == {"Config": {"size": 0}} and entry["fires_in"] == "1.0"
+    assert entry["example_from"] == "the old rule's firing example, with size=0"
+
+
+def test_predicate_changed_without_a_telling_example(tmp_path):
+    # A test of a field's length: no plain value of the field is named to try.
+    old = rule(predicate={"field": "size", "op": "<=", "value": 0, "of": "length"}, kwargs_positive={"size": []})
+    new = rule(predicate={"field": "size", "op": "<", "value": 1, "of": "length"}, kwargs_positive={"size": []})
+    new["kwargs_negative"] = old["kwargs_negative"] = {"size": [1]}
     result = diff(loaded(tmp_path, corpus("1.0", old), corpus("1.1", new)))
     (entry,) = result["changes"][0]["predicate_changed"]
     assert entry["example"] is None and entry["fires_in"] is None

@@ -295,6 +295,17 @@ def check_rule(
     return Verdict(rule, tuple(failures), stable_text(said))
 
 
+def on_save_severity(rule: Rule, save: Replayer) -> str | None:
+    """`error` where saving the config raises the rule's message on kwargs_positive and saving
+    kwargs_negative does not; None where saving adds nothing (or the rule is already an error)."""
+    if rule.severity == "error" or rule.emission == "normalise":
+        return None
+    raising = rule.with_changes(emission="raise", exception_type=None)
+    fires = _triggers(save(rule, dict(rule.kwargs_positive)), raising, rule.kwargs_positive)
+    passes = not _triggers(save(rule, dict(rule.kwargs_negative)), raising, rule.kwargs_negative)
+    return "error" if fires and passes else None
+
+
 def _implies(narrow: Predicate, broad: Predicate, points: list[dict[str, Any]], defaults: Mapping[str, Any]) -> bool:
     return all(evaluate(broad, p, defaults) for p in points if evaluate(narrow, p, defaults))
 
@@ -429,6 +440,10 @@ def run_gate(spec: ssot.LibrarySpec, corpus: CorpusFile, corpus_path: str) -> tu
     def run(rule: Rule, kwargs: dict) -> Outcome:
         return replay_native(rule.native_type, kwargs)
 
+    def save(rule: Rule, kwargs: dict) -> Outcome:
+        native = spec.native_type(rule.native_type)
+        return replay(classes[native.name], native, kwargs, library=spec.library, calls=native.on_save)
+
     for rule in corpus.rules:
         if rule.native_type not in classes:
             raise SchemaError(
@@ -447,6 +462,12 @@ def run_gate(spec: ssot.LibrarySpec, corpus: CorpusFile, corpus_path: str) -> tu
             unknown_fields=unknown_field_handling(build),
         )
     verdicts = [check_rule(rule, run, defaults=facts[rule.native_type].defaults) for rule in corpus.rules]
+    verdicts = [
+        replace(v, rule=v.rule.with_changes(on_save=on_save_severity(v.rule, save)))
+        if v.confirmed and spec.native_type(v.rule.native_type).on_save
+        else v
+        for v in verdicts
+    ]
     confirmed, merged = reduce_subsumed(
         [v.rule for v in verdicts if v.confirmed], facts, {v.rule.id: v.said for v in verdicts if v.confirmed}
     )

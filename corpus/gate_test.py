@@ -15,6 +15,7 @@ from corpus.gate import (
     CHECKS,
     boundary_points,
     check_rule,
+    on_save_severity,
     placeholders,
     reduce_subsumed,
     run_gate,
@@ -243,3 +244,28 @@ def test_unknown_keywords_are_refused_or_stored(spec):
     # GenerationConfig keeps unknown keys as attributes; a dataclass refuses them.
     assert unknown_field_handling(runner("transformers.GenerationConfig")) == "dormant"
     assert unknown_field_handling(runner("transformers.ContinuousBatchingConfig")) == "error"
+
+
+def test_saving_raises_what_construction_only_logs(spec, mined):
+    # GenerationConfig's minor issues: logged when the config is built, refused by save_pretrained.
+    classes = {n.name: spec.import_class(n, spec.installed_version()) for n in spec.native_types}
+
+    def save(rule, kwargs):
+        native = spec.native_type(rule.native_type)
+        return replay(classes[native.name], native, kwargs, library=spec.library, calls=native.on_save)
+
+    minor = rule_by_id(mined, "GenerationConfig.temperature_ne_1_0_ignored")
+    assert (minor.severity, on_save_severity(minor, save)) == ("dormant", "error")
+    # Saving adds nothing to a rule that already raises on construction.
+    raising = next(r for r in mined.rules if r.native_type.endswith("GenerationConfig") and r.severity == "error")
+    assert on_save_severity(raising, save) is None
+    # Nor where saving makes no strict call at all.
+    assert (
+        on_save_severity(
+            minor,
+            lambda rule, kwargs: replay(
+                classes[minor.native_type], spec.native_type(minor.native_type), kwargs, library=spec.library, calls=()
+            ),
+        )
+        is None
+    )

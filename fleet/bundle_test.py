@@ -69,7 +69,8 @@ def test_every_file_is_an_engine_of_the_manifest_or_a_checksummed_corpus(pulled)
     check = sha256sum_check(corpus)
     assert check.returncode == 0, check.stdout + check.stderr
     listed = {line.split("  ", 1)[1] for line in (corpus / "SHA256SUMS").read_text().splitlines()}
-    assert listed == {"transformers.invariants.validated.yaml", "vllm.invariants.validated.yaml"}
+    # The newest corpus of each library, named by its version.
+    assert listed == {"transformers_5.23.0.invariants.validated.yaml", "vllm_0.32.0.invariants.validated.yaml"}
     shipped = {str(path.relative_to(pulled)) for path in pulled.rglob("*") if path.is_file()}
     expected = {f"engines/{PLATFORM}/manifest.json", "corpus/SHA256SUMS"} | {f"corpus/{name}" for name in listed}
     for result in results:
@@ -82,11 +83,11 @@ def test_a_tampered_corpus_fails_its_check(pulled, tmp_path):
     copy.mkdir()
     for path in (pulled / "corpus").iterdir():
         (copy / path.name).write_bytes(path.read_bytes())
-    with open(copy / "vllm.invariants.validated.yaml", "ab") as stream:
+    with open(copy / "vllm_0.32.0.invariants.validated.yaml", "ab") as stream:
         stream.write(b"# edited on the device\n")
     check = sha256sum_check(copy)
     assert check.returncode == 1
-    assert "vllm.invariants.validated.yaml: FAILED" in check.stdout
+    assert "vllm_0.32.0.invariants.validated.yaml: FAILED" in check.stdout
 
 
 def test_checksums_refuses_two_files_of_one_name(tmp_path, capsys):

@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from miners.ssot import NativeType
+from miners.ssot import NativeType, ReplayCall
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
 
@@ -96,13 +96,21 @@ def construct(cls: type, native: NativeType, kwargs: Mapping[str, Any]) -> Any:
     return cls(**kwargs)
 
 
-def replay(cls: type, native: NativeType, kwargs: Mapping[str, Any], *, library: str) -> Outcome:
+def replay(
+    cls: type,
+    native: NativeType,
+    kwargs: Mapping[str, Any],
+    *,
+    library: str,
+    calls: Sequence[ReplayCall] | None = None,
+) -> Outcome:
+    """Constructs, then makes `calls` (default: the SSOT's replay calls; `native.on_save` for a save)."""
     _forget_logged_once()
     outcome = Outcome()
     with _capturing(outcome, (library,)):
         try:
             instance = construct(cls, native, kwargs)
-            for call in native.replay:
+            for call in native.replay if calls is None else calls:
                 getattr(instance, call.method)(**call.kwargs)
             outcome.instance = instance
         except Exception as err:

@@ -89,6 +89,10 @@ class NativeType:
     # Fields that take a config of another native type, or a mapping of its arguments, where
     # the annotations do not say so (transformers' `kwargs.pop("watermarking_config")`).
     nested: Mapping[str, str] = field(default_factory=dict)
+    # What saving a config calls, where it checks more strictly than constructing
+    # (GenerationConfig.save_pretrained runs validate(strict=True)); the gate replays these
+    # to record a rule's `on_save` severity.
+    on_save: tuple[ReplayCall, ...] = ()
 
     @property
     def class_name(self) -> str:
@@ -168,20 +172,30 @@ def _fail(path: str, problem: str) -> SchemaError:
     return SchemaError(path, problem)
 
 
-def _replay_calls(data: Any, path: str, name: str) -> tuple[ReplayCall, ...]:
-    if data is None:
-        return ()
-    if not isinstance(data, Mapping) or set(data) - {"calls"}:
-        raise _fail(path, f"native_types.{name}.replay must be a mapping with 'calls'")
+def _calls(data: Any, path: str, where: str) -> tuple[ReplayCall, ...]:
+    if not isinstance(data, list):
+        raise _fail(path, f"{where} must be a list of calls")
     calls = []
-    for call in data.get("calls") or []:
+    for call in data:
         if not isinstance(call, Mapping) or not isinstance(call.get("method"), str) or set(call) - {"method", "kwargs"}:
-            raise _fail(path, f"native_types.{name}.replay.calls entries need 'method' (and optional 'kwargs')")
+            raise _fail(path, f"{where} entries need 'method' (and optional 'kwargs')")
         kwargs = call.get("kwargs") or {}
         if not isinstance(kwargs, Mapping):
-            raise _fail(path, f"native_types.{name}.replay.calls.{call['method']}.kwargs must be a mapping")
+            raise _fail(path, f"{where}.{call['method']}.kwargs must be a mapping")
         calls.append(ReplayCall(call["method"], dict(kwargs)))
     return tuple(calls)
+
+
+def _replay_calls(data: Any, path: str, name: str) -> tuple[tuple[ReplayCall, ...], tuple[ReplayCall, ...]]:
+    """The calls the gate makes after construction, and those that saving the config makes."""
+    if data is None:
+        return (), ()
+    if not isinstance(data, Mapping) or set(data) - {"calls", "on_save"}:
+        raise _fail(path, f"native_types.{name}.replay must be a mapping with 'calls' (and optional 'on_save')")
+    where = f"native_types.{name}.replay"
+    return _calls(data.get("calls") or [], path, where + ".calls"), _calls(
+        data.get("on_save") or [], path, where + ".on_save"
+    )
 
 
 def _clusters(data: Any, path: str, name: str) -> tuple[Cluster, ...]:
@@ -293,6 +307,41 @@ def installed_or_declared(data: Mapping[str, Any], shown: str) -> str:
     return installed
 
 
+def _native_type(name: str, natives_data: Mapping[str, Any], shown: str) -> NativeType:
+    entry = natives_data[name]
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("module"), str):
+        raise _fail(shown, f"native_types.{name} needs a 'module'")
+    extra = set(entry) - {"module", "validators", "replay", "constructor_kwargs", "construct", "clusters", "nested"}
+    if extra:
+        raise _fail(shown, f"native_types.{name} has unknown keys {', '.join(sorted(extra))}")
+    validators = entry.get("validators") or []
+    if not isinstance(validators, list) or not all(isinstance(v, str) for v in validators):
+        raise _fail(shown, f"native_types.{name}.validators must be a list of method names")
+    constructor_kwargs = entry.get("constructor_kwargs") or {}
+    if not isinstance(constructor_kwargs, Mapping):
+        raise _fail(shown, f"native_types.{name}.constructor_kwargs must be a mapping")
+    nested = entry.get("nested") or {}
+    if not isinstance(nested, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) and v in natives_data for k, v in nested.items()
+    ):
+        raise _fail(shown, f"native_types.{name}.nested must map field names to native types listed here")
+    construct = entry.get("construct", "call")
+    if construct not in CONSTRUCTORS:
+        raise _fail(shown, f"native_types.{name}.construct must be one of {', '.join(CONSTRUCTORS)}")
+    calls, on_save = _replay_calls(entry.get("replay"), shown, name)
+    return NativeType(
+        name,
+        entry["module"],
+        tuple(validators),
+        calls,
+        dict(constructor_kwargs),
+        construct,
+        _clusters(entry.get("clusters"), shown, name),
+        dict(sorted(nested.items())),
+        on_save,
+    )
+
+
 def load(path: str, *, display: str | None = None, version: str | None = None) -> LibrarySpec:
     """The spec of one library version. A multi-version SSOT is resolved for `version`, by
     default the version installed in this environment."""
@@ -325,40 +374,7 @@ def load(path: str, *, display: str | None = None, version: str | None = None) -
     natives_data = data.get("native_types")
     if not isinstance(natives_data, Mapping) or not natives_data:
         raise _fail(shown, "'native_types' must map class paths to their module and validators")
-    natives = []
-    for name in sorted(natives_data):
-        entry = natives_data[name]
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("module"), str):
-            raise _fail(shown, f"native_types.{name} needs a 'module'")
-        extra = set(entry) - {"module", "validators", "replay", "constructor_kwargs", "construct", "clusters", "nested"}
-        if extra:
-            raise _fail(shown, f"native_types.{name} has unknown keys {', '.join(sorted(extra))}")
-        validators = entry.get("validators") or []
-        if not isinstance(validators, list) or not all(isinstance(v, str) for v in validators):
-            raise _fail(shown, f"native_types.{name}.validators must be a list of method names")
-        constructor_kwargs = entry.get("constructor_kwargs") or {}
-        if not isinstance(constructor_kwargs, Mapping):
-            raise _fail(shown, f"native_types.{name}.constructor_kwargs must be a mapping")
-        nested = entry.get("nested") or {}
-        if not isinstance(nested, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) and v in natives_data for k, v in nested.items()
-        ):
-            raise _fail(shown, f"native_types.{name}.nested must map field names to native types listed here")
-        construct = entry.get("construct", "call")
-        if construct not in CONSTRUCTORS:
-            raise _fail(shown, f"native_types.{name}.construct must be one of {', '.join(CONSTRUCTORS)}")
-        natives.append(
-            NativeType(
-                name,
-                entry["module"],
-                tuple(validators),
-                _replay_calls(entry.get("replay"), shown, name),
-                dict(constructor_kwargs),
-                construct,
-                _clusters(entry.get("clusters"), shown, name),
-                dict(sorted(nested.items())),
-            )
-        )
+    natives = [_native_type(name, natives_data, shown) for name in sorted(natives_data)]
     absent = data.get("absent_modules") or []
     if not isinstance(absent, list) or not all(isinstance(name, str) and name for name in absent):
         raise _fail(shown, "'absent_modules' must be a list of module names")

@@ -134,7 +134,7 @@ def test_malformed_version_entries_are_refused_by_name(tmp_path, edit, problem, 
 def test_an_undeclared_version_lists_the_declared_ones(tmp_path):
     path = tmp_path / "versions.yaml"
     path.write_text(MULTI)
-    with pytest.raises(SchemaError, match="no version '3.0' here; versions declared: 1.10, 2.0"):
+    with pytest.raises(SchemaError, match=r"no version '3\.0' here; versions declared: 1\.10, 2\.0"):
         ssot.load(str(path), version="3.0")
 
 

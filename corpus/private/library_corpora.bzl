@@ -1,7 +1,15 @@
 """library_corpora: a library's corpus at each version kiln mines it, the newest under the library's name."""
 
+load("@bazel_skylib//rules:diff_test.bzl", "diff_test")
 load("@rules_python//python:defs.bzl", "py_binary")
+load(":corpus_diff.bzl", "corpus_diff")
 load(":library_corpus.bzl", "CHECKED_IN", "checked_in_pairs", "library_corpus")
+
+# Built diff output suffix -> file name of its checked-in copy under corpus/<library>/.
+CHANGES = {
+    "json": "changes.json",
+    "md": "changes.md",
+}
 
 def version_key(version):
     """A sort key for release versions of numbers and dots ("4.57.3" < "5.0.0" < "5.23.0")."""
@@ -17,7 +25,9 @@ def library_corpora(library, versions, visibility = None):
     * `<name>_<version>` per version (a `library_corpus`, checked in under corpus/<name>/<version>/);
     * `<name>`, the newest version, and its files as `<name>.invariants.validated.yaml`,
       `<name>.quarantine.yaml` and `<name>.rules.md`;
-    * `<name>.update`, which writes every version's checked-in copy.
+    * `<name>.diff`: what changed between consecutive versions (`<name>.diff.md`, readable, and
+      `<name>.diff.json`), checked in as corpus/<name>/changes.md and changes.json;
+    * `<name>.update`, which writes every version's checked-in copy and the changes.
 
     `<name>` is the last component of `library`.
 
@@ -52,8 +62,31 @@ def library_corpora(library, versions, visibility = None):
             visibility = visibility,
         )
 
-    # ./bazelw run //corpus:<name>.update refreshes every version's checked-in copy at once
-    # (what a bump of the project's tools needs: the merge and the gate run on every corpus).
+    corpus_diff(
+        name = name + ".diff",
+        corpora = [":%s_%s" % (name, version) for version in ordered],
+        visibility = visibility,
+    )
+
+    # A pull request that bumps a lock carries the changes it makes, next to the corpora.
+    for suffix, file in sorted(CHANGES.items()):
+        built = ":%s.diff.%s" % (name, suffix)
+        pairs[built] = file
+        diff_test(
+            name = "%s_checked_in_changes_%s_test" % (name, suffix),
+            size = "small",
+            file1 = built,
+            file2 = "//corpus/%s:%s" % (name, file),
+            failure_message = "corpus/%s/%s is stale: run ./bazelw run //corpus:%s.update and commit the diff" % (
+                name,
+                file,
+                name,
+            ),
+        )
+
+    # ./bazelw run //corpus:<name>.update refreshes every version's checked-in copy and the
+    # changes at once (what a bump of the project's tools needs: the merge and the gate run on
+    # every corpus).
     py_binary(
         name = name + ".update",
         srcs = [Label("//corpus:update.py")],

@@ -15,12 +15,16 @@ from miners.errors import MinerLandmarkMissingError, MinerVersionMismatchError
 from miners.static.miner import mine
 
 SSOT = "miners/transformers/versions.yaml"
-# The version entry of the SSOT the hub's transformers reads.
-VERSION_ENTRY = "versions/" + importlib.metadata.version("transformers")
+
+
+def installed_view() -> dict:
+    """The SSOT as the hub's transformers version sees it (the file its miners read)."""
+    data = yaml.safe_load(Path(SSOT).read_text(encoding="utf-8"))
+    return ssot.resolve(data, importlib.metadata.version("transformers"), SSOT)
 
 
 def spec_with(tmp_path: Path, **changes) -> str:
-    data = yaml.safe_load(Path(SSOT).read_text(encoding="utf-8"))
+    data = installed_view()
     for dotted, value in changes.items():
         target = data
         *parents, last = dotted.split("/")
@@ -67,7 +71,7 @@ def test_every_detector_contributes():
 
 
 def test_out_of_envelope_version_fails_loudly(tmp_path):
-    path = spec_with(tmp_path, **{VERSION_ENTRY + "/miner_pins/static": ">=4.57,<5"})
+    path = spec_with(tmp_path, **{"miner_pins/static": ">=4.57,<5"})
     with pytest.raises(MinerVersionMismatchError) as caught:
         mine(ssot.load(path))
     message = str(caught.value)
@@ -86,7 +90,7 @@ def test_missing_method_is_a_landmark_error(tmp_path):
 
 
 def test_missing_class_is_a_landmark_error(tmp_path):
-    data = yaml.safe_load(Path(SSOT).read_text(encoding="utf-8"))
+    data = installed_view()
     data["native_types"]["transformers.GenerationConfigV2"] = data["native_types"]["transformers.GenerationConfig"]
     path = tmp_path / "versions.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")

@@ -1,7 +1,8 @@
 """Every lock file pins, with hashes, everything its requirements.in asks for.
 
-Regenerating a lock needs PyPI (`bazel run //<package>:requirements.update`);
-this check does not, so it runs in every `bazel test //...`.
+Regenerating a lock needs PyPI (`bazel run //<package>:requirements.update`, or
+`requirements_<version>.update` for a mined library's version); this check does
+not, so it runs in every `bazel test //...`.
 """
 
 from __future__ import annotations
@@ -10,17 +11,23 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+# The mined libraries: one lock per version, miners/<library>/requirements_<version>.in.
+MINED = ("transformers", "vllm")
+MINED_LOCKS = {
+    str(source): str(source.with_name(source.name.replace(".in", "_lock.txt")))
+    for library in MINED
+    for source in sorted(Path("miners", library).glob("requirements_*.in"))
+}
 LOCKS = {
     "tools/python/requirements.in": "tools/python/requirements_lock.txt",
-    "miners/transformers/requirements.in": "miners/transformers/requirements_lock.txt",
-    "miners/vllm/requirements.in": "miners/vllm/requirements_lock.txt",
     "engines/onnxruntime/requirements_1.22.in": "engines/onnxruntime/requirements_1.22_lock.txt",
     "engines/onnxruntime/requirements_1.32.in": "engines/onnxruntime/requirements_1.32_lock.txt",
     "tests/zoo/requirements.in": "tests/zoo/requirements_lock.txt",
-}
+} | MINED_LOCKS
 
 
 def requirements_of(path: Path) -> list[Requirement]:
@@ -62,13 +69,21 @@ def test_lock_pins_every_requirement_with_hashes(source, lock):
         )
 
 
-def test_the_libraries_are_the_versions_the_project_mines():
-    transformers = pins_of(Path(LOCKS["miners/transformers/requirements.in"]))
-    assert transformers["transformers"][0] == "5.23.0"
-    assert "torch" in transformers  # BitsAndBytesConfig does not construct without it
-    vllm = pins_of(Path(LOCKS["miners/vllm/requirements.in"]))
-    assert vllm["vllm"][0] == "0.32.0"
-    assert "torch" in vllm
+@pytest.mark.parametrize("library", MINED)
+def test_each_version_the_ssot_declares_has_its_own_lock_of_that_version(library):
+    declared = sorted(yaml.safe_load(Path("miners", library, "versions.yaml").read_text(encoding="utf-8"))["versions"])
+    locked = {}
+    for source, lock in MINED_LOCKS.items():
+        if Path(source).parent.name == library:
+            version = Path(source).name.removeprefix("requirements_").removesuffix(".in")
+            locked[version] = pins_of(Path(lock))
+    assert sorted(locked) == declared, (
+        f"miners/{library}/versions.yaml declares {declared}, the locks are of {sorted(locked)}: "
+        "each version needs requirements_<version>.in and its lock (docs/corpus.md)"
+    )
+    for version, pins in locked.items():
+        assert pins[library][0] == version, f"requirements_{version}_lock.txt pins {library}=={pins[library][0]}"
+        assert "torch" in pins  # BitsAndBytesConfig and vLLM do not construct without it
 
 
 def test_every_torch_locked_is_a_cpu_build():

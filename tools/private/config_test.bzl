@@ -59,7 +59,9 @@ def _config_test_impl(ctx):
             ctx.attr.library,
             ", ".join(known[ctx.attr.library]),
         ))
-    library = ctx.attr.library + ("==" + ctx.attr.version if ctx.attr.version else "")
+    # Pinned at analysis time, newest by default: what a test checks against must not depend on
+    # whatever the test's interpreter happens to have installed.
+    library = "%s==%s" % (ctx.attr.library, ctx.attr.version or known[ctx.attr.library][0])
     arguments = ["--library", library] + (["--strict"] if ctx.attr.strict else [])
 
     # Relative to the main repository's runfiles root, which is where the launcher runs the checker.
@@ -143,10 +145,10 @@ An unknown `library` fails at analysis time, with the list of known libraries, a
         "version": attr.string(
             doc = "The library version whose corpus to check against, e.g. `\"5.23.0\"`: one of the " +
                   "versions kiln has a corpus of (`corpus/<library>/<version>/`); any other fails at " +
-                  "analysis time, listing them. Empty: the checker's choice, the version installed " +
-                  "where the test runs if the library is installed there (it must have a corpus), " +
-                  "else the newest corpus, which the log names. Set it for a verdict that does not " +
-                  "change when kiln adds a newer corpus.",
+                  "analysis time, listing them. Empty: the newest kiln has a corpus of, chosen at " +
+                  "analysis time (never from what the test's interpreter has installed). Set it to " +
+                  "the version your jobs pin, for a verdict that does not change when kiln adds a " +
+                  "newer corpus.",
         ),
         "_checker": attr.label(
             default = Label("//tools:check"),
