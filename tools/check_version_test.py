@@ -21,13 +21,16 @@ from tools.check import main
 
 INSTALLED = importlib.metadata.version("transformers")
 
-# (class, kwargs, the versions that reject it)
+# (class, kwargs, the versions that reject it), one of each kind of change the diff finds.
 CASES = {
-    # 5.x takes every bit width from 2 to 8; 4.57 only 2, 3, 4 and 8.
+    # Predicate changed: 5.x takes every bit width from 2 to 8; 4.57 only 2, 3, 4 and 8.
     "autoround_5_bits": ("AutoRoundConfig", {"bits": 5}, {"4.57.3"}),
-    # The ensemble weight must lie in (0, 1) since 5.x; 4.57 has no such parameter and keeps it.
+    # Removed: 4.57 refuses use_model_defaults as a GenerationConfig argument; 5.x takes it.
+    "use_model_defaults": ("GenerationConfig", {"use_model_defaults": True}, {"4.57.3"}),
+    # Added: the ensemble weight must lie in (0, 1) since 5.x; 4.57 has no such parameter and keeps it.
     "ensemble_weight_above_1": ("GenerationConfig", {"assistant_ensemble_weight": 1.5}, {"5.23.0"}),
-    # 4.57's PretrainedConfig checks problem_type in __init__; 5.x only annotates it.
+    # A class renamed: 4.57's PretrainedConfig checks problem_type in __init__; 5.x's
+    # PreTrainedConfig only annotates it.
     "unknown_problem_type": ("PretrainedConfig", {"problem_type": "ranking"}, {"4.57.3"}),
 }
 
@@ -73,6 +76,21 @@ def test_the_other_version_gives_the_other_verdict(case, tmp_path, capsys):
     status, report, _ = checked(tmp_path, capsys, f"transformers=={other}", class_name, kwargs)
     assert report["library_version"] == other
     assert (status == 1) == (other in rejected_by), (case, other, report)
+
+
+# Message changed: both versions refuse a fractional codebook count, each in its own words.
+MESSAGES = {"4.57.3": "num_codebooks must be a float", "5.23.0": "num_codebooks must be an int"}
+
+
+@pytest.mark.parametrize("version", sorted(MESSAGES))
+def test_each_version_says_what_that_version_says(version, tmp_path, capsys):
+    kwargs = {"num_codebooks": 0.5}
+    if version == INSTALLED:
+        with pytest.raises(TypeError, match=MESSAGES[version]):
+            importlib.import_module("transformers").AqlmConfig(**kwargs)
+    status, report, _ = checked(tmp_path, capsys, f"transformers=={version}", "AqlmConfig", kwargs)
+    (findings,) = report["files"].values()
+    assert status == 1 and any(MESSAGES[version] in f["message"] for f in findings), findings
 
 
 def test_without_a_version_the_installed_one_is_used(tmp_path, capsys):

@@ -12,14 +12,21 @@ CHANGES = {
 }
 
 def version_key(version):
-    """A sort key for release versions of numbers and dots ("4.57.3" < "5.0.0" < "5.23.0")."""
+    """A sort key for release versions of numbers and dots ("4.57.3" < "5.0.0" < "5.23.0").
+
+    Args:
+      version: a release version, e.g. "5.23.0".
+
+    Returns:
+      Its numbers, as a list of ints.
+    """
     parts = version.split(".")
     for part in parts:
         if not part.isdigit():
             fail("version %r: only release versions of numbers and dots (e.g. 5.23.0) can be ordered here" % version)
     return [int(part) for part in parts]
 
-def library_corpora(library, versions, visibility = None):
+def library_corpora(name, versions, library = None, visibility = None):
     """Declares, for a library mined at several versions (`library_versions` in its miners package):
 
     * `<name>_<version>` per version (a `library_corpus`, checked in under corpus/<name>/<version>/);
@@ -29,14 +36,13 @@ def library_corpora(library, versions, visibility = None):
       `<name>.diff.json`), checked in as corpus/<name>/changes.md and changes.json;
     * `<name>.update`, which writes every version's checked-in copy and the changes.
 
-    `<name>` is the last component of `library`.
-
     Args:
-      library: the miners package of the library, e.g. "//miners/transformers".
-      versions: the versions, each declared in that package's versions.yaml; any order.
+      name: the library's name, e.g. "transformers".
+      versions: the versions, each declared in the miners package's versions.yaml; any order.
+      library: the miners package of the library (default "//miners/<name>").
       visibility: of the corpus targets and the aliases of the newest.
     """
-    name = library.rpartition("/")[2]
+    library = library or "//miners/" + name
     ordered = sorted(versions, key = version_key)
     pairs = {}
     for version in ordered:

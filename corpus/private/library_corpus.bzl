@@ -68,7 +68,7 @@ def library_corpus(
     )
 
     # The reviewable diff of every library bump: fails while the checked-in copy is stale.
-    for suffix_name, file in sorted(CHECKED_IN.items()):
+    for suffix_name in sorted(CHECKED_IN):
         built = ":%s.%s" % (name, suffix_name)
         diff_test(
             name = "%s_checked_in_%s_test" % (name, suffix_name.split(".")[0]),

@@ -1,6 +1,5 @@
-"""library_versions: per version of a mined library, its lock, its SSOT view, its tools and its staging files."""
+"""library_versions: per version of a mined library, its SSOT view, its tools and its staging files."""
 
-load("//tools/python:pip_lock.bzl", "pip_lock")
 load(":library_tools.bzl", "library_tools")
 load(":miner_staging.bzl", "miner_staging")
 load(":ssot_version.bzl", "ssot_version")
@@ -8,11 +7,11 @@ load(":ssot_version.bzl", "ssot_version")
 # The miner roles every mined library runs; each is one action per version.
 ROLES = ["dynamic", "lift", "static"]
 
+# Not one target but a set per version, each named after its version.
+# buildifier: disable=unnamed-macro
 def library_versions(versions, visibility = None):
     """Declares, for each version of the package's library:
 
-    * `requirements_<version>.update`: regenerates `requirements_<version>_lock.txt` from
-      `requirements_<version>.in`;
     * `versions_<version>`: that version's view of `versions.yaml`;
     * `static_miner_<version>`, `dynamic_miner_<version>`, `lift_miner_<version>`, `gate_<version>`:
       the tools, built with that version's hub;
@@ -24,12 +23,6 @@ def library_versions(versions, visibility = None):
       visibility: of the generated targets.
     """
     for version, requirements in versions.items():
-        pip_lock(
-            name = "requirements_" + version,
-            data = [Label("//tools/python:project_runtime.in")],
-            requirements_in = "requirements_%s.in" % version,
-            requirements_txt = "requirements_%s_lock.txt" % version,
-        )
         ssot_version(
             name = "versions_" + version,
             ssot = "versions.yaml",

@@ -14,9 +14,10 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-readonly TARGET=${1:-//corpus:transformers}
-readonly OUTPUTS=(corpus/transformers.invariants.validated.yaml corpus/transformers.quarantine.yaml corpus/transformers.rules.md)
-readonly PYTHON_MNEMONICS='["MineStatic", "MineDynamic", "MineLift", "CorpusMerge", "CorpusGate", "CorpusDocs"]'
+# A corpus target of one library version (not an alias: its files are named after it).
+readonly TARGET=${1:-//corpus:transformers_5.23.0}
+readonly OUTPUTS=("corpus/${TARGET##*:}".{invariants.validated.yaml,quarantine.yaml,rules.md})
+readonly PYTHON_MNEMONICS='["SsotVersion", "MineStatic", "MineDynamic", "MineLift", "CorpusMerge", "CorpusGate", "CorpusDocs"]'
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kiln-e2e.XXXXXX")
 base_a="$work/base-a" base_b="$work/base-b" disk="$work/disk-cache"

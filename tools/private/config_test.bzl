@@ -59,6 +59,7 @@ def _config_test_impl(ctx):
             ctx.attr.library,
             ", ".join(known[ctx.attr.library]),
         ))
+
     # Pinned at analysis time, newest by default: what a test checks against must not depend on
     # whatever the test's interpreter happens to have installed.
     library = "%s==%s" % (ctx.attr.library, ctx.attr.version or known[ctx.attr.library][0])
