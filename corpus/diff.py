@@ -198,7 +198,12 @@ def named_values(*predicates: pred.Predicate) -> list[tuple[str, Any]]:
         if isinstance(predicate, (pred.AllOf, pred.AnyOf)):
             for term in predicate.terms:
                 visit(term)
-        elif isinstance(predicate, pred.Atom) and predicate.of is None and not isinstance(predicate.value, pred.Ref):
+        # A test of the upper-cased value names values the field itself can take.
+        elif (
+            isinstance(predicate, pred.Atom)
+            and predicate.of in (None, "upper")
+            and not isinstance(predicate.value, pred.Ref)
+        ):
             values = predicate.value if isinstance(predicate.value, (list, tuple)) else [predicate.value]
             for value in [*values, None]:
                 found.setdefault((predicate.field, repr(value)), (predicate.field, value))

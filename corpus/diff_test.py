@@ -466,3 +466,14 @@ def test_the_module_runs_as_a_program(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads((out / "c.json").read_text(encoding="utf-8"))["changes"][0]["counts"]["removed"] == 1
+
+
+def test_an_allowlist_of_upper_cased_names_is_shown_by_a_member_it_lost(tmp_path):
+    old = rule(
+        predicate={"field": "backend", "op": "not_in", "value": ["A", "B"], "of": "upper"},
+        kwargs_positive={"backend": "x"},
+        kwargs_negative={"backend": "a"},
+    )
+    new = dict(old, predicate={"field": "backend", "op": "not_in", "value": ["A"], "of": "upper"})
+    (entry,) = diff(loaded(tmp_path, corpus("1.0", old), corpus("1.1", new)))["changes"][0]["predicate_changed"]
+    assert entry["example"] == {"Config": {"backend": "B"}} and entry["fires_in"] == "1.1"
