@@ -78,6 +78,13 @@ class Stager:
         )
         if pair is None or not _tells_apart(candidate.predicate, pair):
             return Dropped(candidate.source, candidate.condition, f"{candidate.found_by}: {no_examples}")
+        if candidate.emission != "normalise" and not candidate.message_template.replace("{}", "").strip():
+            # The schema refuses such a template: it would match any message the library says.
+            return Dropped(
+                candidate.source,
+                candidate.condition,
+                f"{candidate.found_by}: the message has no fixed text ({candidate.message_template!r})",
+            )
         identifier = rule_id(
             self.library,
             candidate.native_type,

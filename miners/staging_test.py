@@ -106,3 +106,11 @@ def test_effects_and_observed_messages_reach_the_rule():
     rule = stage(Stager("demo"), normalise, Derived(base={}))
     assert rule.normalises_to == {"mode": "auto"} and rule.observed_messages == ("size was -1",)
     assert (rule.emission, rule.severity, rule.exception_type) == ("normalise", "warn", None)
+
+
+def test_a_message_with_no_fixed_text_is_dropped_not_shipped():
+    # `raise ValueError(msg)` with msg computed elsewhere: the template would match any message.
+    stager = Stager("demo")
+    dropped = stage(stager, dataclasses.replace(SIZE, message_template="{}"), Derived(base={}))
+    assert dropped == Dropped(SOURCE, "self.size <= 0", "conditional_raise: the message has no fixed text ('{}')")
+    assert stager.taken == frozenset()

@@ -318,6 +318,13 @@ def rule_from_data(data: Any, path: str) -> Rule:
             raise reader.fail("a normalise rule needs 'normalises_to' with exactly one field")
     elif "normalises_to" in reader.data:
         raise reader.fail("'normalises_to' belongs to normalise rules only")
+    template = reader.string("message_template", allow_empty=emission == "normalise")
+    if emission != "normalise" and not template.replace("{}", "").strip():
+        # Every message would match it: the gate could not tell the rule's message from any other.
+        raise reader.fail(
+            f"'message_template' {template!r} has no fixed text, so it matches any message; "
+            "keep the library's own words around the {} placeholders"
+        )
     placeholders = reader.data.get("placeholders", [])
     if not isinstance(placeholders, list) or not all(p is None or isinstance(p, str) for p in placeholders):
         raise reader.fail(f"'placeholders' must be a list of field names (or null), got {placeholders!r}")

@@ -186,3 +186,15 @@ def test_on_save_is_a_severity_and_strictest_takes_the_more_severe(tmp_path):
     assert (plain.on_save, plain.strictest, "on_save" in plain.to_data()) == (None, "warn", False)
     with pytest.raises(SchemaError, match="'on_save' must be one of error, warn, dormant, got 'fatal'"):
         load_corpus(write(tmp_path, dict(CORPUS, rules=[dict(RULE, on_save="fatal")])))
+
+
+@pytest.mark.parametrize("template", ["{}", " {} ", "{}{}", ""])
+def test_a_template_with_no_fixed_text_is_refused(tmp_path, template):
+    with pytest.raises(SchemaError, match=r"no fixed text, so it matches any message|'message_template'"):
+        load_corpus(write(tmp_path, dict(CORPUS, rules=[dict(RULE, message_template=template)])))
+
+
+def test_quotes_around_a_placeholder_are_fixed_text(tmp_path):
+    # A bare KeyError: 'X' keeps its quotes (the exception type narrows it further).
+    loaded = load_corpus(write(tmp_path, dict(CORPUS, rules=[dict(RULE, message_template="'{}'")])))
+    assert loaded.rules[0].message_template == "'{}'"
