@@ -269,3 +269,195 @@ def test_saving_raises_what_construction_only_logs(spec, mined):
         )
         is None
     )
+
+
+# The same proof for every other emission kind: per kind, a good rule the static miner finds,
+# and per check one malformed variant of it that the check catches. Where a variant trips
+# more checks than its own, the table says which: a positive example the library says nothing
+# on is both "emitted nothing" and "said no such message", since those checks read one channel.
+FALSY = [None, False, "", [], {}]
+EMISSION_FIXPOINT = {
+    "logger": (
+        "ContinuousBatchingConfig.block_size_ne_none_warning",
+        {
+            "positive_triggers": (
+                lambda r: r.with_changes(
+                    kwargs_positive={"block_size": None, "page_size": 16},
+                    kwargs_negative={"block_size": None},
+                    predicate=from_data({"field": "page_size", "op": "in", "value": [16]}),
+                ),
+                {"message_matches_template"},
+            ),
+            "message_matches_template": (
+                lambda r: r.with_changes(message_template="block_size is deprecated: it is never read"),
+                set(),
+            ),
+            "negative_does_not_trigger": (
+                lambda r: r.with_changes(
+                    kwargs_negative={"block_size": 2},
+                    predicate=from_data({"field": "block_size", "op": "not_in", "value": [None, 2]}),
+                ),
+                set(),
+            ),
+            "predicate_consistent": (
+                lambda r: r.with_changes(predicate=from_data({"field": "block_size", "op": "==", "value": None})),
+                set(),
+            ),
+            # block_size >= 2 is too narrow: 1 is warned about as well.
+            "boundary_holds": (
+                lambda r: r.with_changes(
+                    kwargs_positive={"block_size": 2},
+                    predicate=from_data({"field": "block_size", "op": ">=", "value": 2}),
+                ),
+                set(),
+            ),
+        },
+    ),
+    "warnings.warn": (
+        "GenerationConfig.continuous_batching_config_ne_none_warning",
+        {
+            "positive_triggers": (
+                lambda r: r.with_changes(
+                    kwargs_positive={"continuous_batching_config": None, "use_cache": True},
+                    kwargs_negative={"continuous_batching_config": None, "use_cache": False},
+                    predicate=from_data({"field": "use_cache", "op": "==", "value": True}),
+                ),
+                {"message_matches_template"},
+            ),
+            "message_matches_template": (
+                lambda r: r.with_changes(message_template="Passing ContinuousBatchingConfig is fine"),
+                set(),
+            ),
+            "negative_does_not_trigger": (
+                lambda r: r.with_changes(
+                    kwargs_negative={"continuous_batching_config": 2},
+                    predicate=from_data({"field": "continuous_batching_config", "op": "not_in", "value": [None, 2]}),
+                ),
+                set(),
+            ),
+            "predicate_consistent": (
+                lambda r: r.with_changes(
+                    predicate=from_data({"field": "continuous_batching_config", "op": "==", "value": None})
+                ),
+                set(),
+            ),
+            "boundary_holds": (
+                lambda r: r.with_changes(
+                    kwargs_positive={"continuous_batching_config": 2},
+                    predicate=from_data({"field": "continuous_batching_config", "op": ">=", "value": 2}),
+                ),
+                set(),
+            ),
+        },
+    ),
+    "minor_issues": (
+        "GenerationConfig.pad_token_id_lt_0_ignored",
+        {
+            "positive_triggers": (
+                lambda r: r.with_changes(
+                    kwargs_positive={"pad_token_id": 5},
+                    kwargs_negative={"pad_token_id": 6},
+                    predicate=from_data({"field": "pad_token_id", "op": "in", "value": [5]}),
+                ),
+                {"message_matches_template"},
+            ),
+            "message_matches_template": (
+                lambda r: r.with_changes(message_template="`pad_token_id` should be prime but got {}."),
+                set(),
+            ),
+            "negative_does_not_trigger": (
+                lambda r: r.with_changes(
+                    kwargs_negative={"pad_token_id": -2},
+                    predicate=from_data({"field": "pad_token_id", "op": "in", "value": [-1]}),
+                ),
+                set(),
+            ),
+            "predicate_consistent": (
+                lambda r: r.with_changes(predicate=from_data({"field": "pad_token_id", "op": "in", "value": [0]})),
+                set(),
+            ),
+            # pad_token_id < -1 is too narrow: -1 is an issue as well.
+            "boundary_holds": (
+                lambda r: r.with_changes(
+                    kwargs_positive={"pad_token_id": -2},
+                    predicate=from_data({"field": "pad_token_id", "op": "<", "value": -1}),
+                ),
+                set(),
+            ),
+        },
+    ),
+    "normalise": (
+        "GPTQConfig.act_group_aware_is_truthy_normalised",
+        {
+            # The field already holds the value the rule says the library sets: nothing changed.
+            "positive_triggers": (
+                lambda r: r.with_changes(
+                    kwargs_positive={"act_group_aware": False, "bits": 4, "desc_act": True},
+                    kwargs_negative={"act_group_aware": False, "bits": 4, "desc_act": False},
+                    predicate=from_data({"field": "desc_act", "op": "not_in", "value": FALSY}),
+                ),
+                set(),
+            ),
+            "message_matches_template": (lambda r: r.with_changes(normalises_to={"act_group_aware": None}), set()),
+            "negative_does_not_trigger": (
+                lambda r: r.with_changes(
+                    kwargs_negative={"act_group_aware": True, "bits": 8, "desc_act": True},
+                    predicate=from_data(
+                        {
+                            "all": [
+                                {"field": "act_group_aware", "op": "not_in", "value": FALSY},
+                                {"field": "bits", "op": "in", "value": [4]},
+                            ]
+                        }
+                    ),
+                ),
+                set(),
+            ),
+            "predicate_consistent": (
+                lambda r: r.with_changes(predicate=from_data({"field": "act_group_aware", "op": "in", "value": FALSY})),
+                set(),
+            ),
+            # bits >= 4 is too narrow: with 3 bits act_group_aware is turned off as well.
+            "boundary_holds": (
+                lambda r: r.with_changes(
+                    predicate=from_data(
+                        {
+                            "all": [
+                                {"field": "act_group_aware", "op": "not_in", "value": FALSY},
+                                {"field": "desc_act", "op": "not_in", "value": FALSY},
+                                {"field": "bits", "op": ">=", "value": 4},
+                            ]
+                        }
+                    )
+                ),
+                set(),
+            ),
+        },
+    ),
+}
+EMISSION_CASES = [(emission, check) for emission, (_, cases) in sorted(EMISSION_FIXPOINT.items()) for check in cases]
+
+
+def test_every_emission_kind_has_a_case_per_check():
+    assert set(EMISSION_FIXPOINT) == {"logger", "warnings.warn", "minor_issues", "normalise"}
+    assert all(set(cases) == set(CHECKS) for _, cases in EMISSION_FIXPOINT.values())
+
+
+@pytest.mark.parametrize(("emission", "check"), EMISSION_CASES)
+def test_emission_fixpoint_each_check_catches_its_case(mined, run, emission, check):
+    suffix, cases = EMISSION_FIXPOINT[emission]
+    good = rule_by_id(mined, suffix)
+    assert good.emission == emission and check_rule(good, run).failures == ()
+    mutate, also = cases[check]
+    verdict = check_rule(mutate(good), run)
+    failed = {failure.split(":", 1)[0] for failure in verdict.failures}
+    assert failed == {check} | also, verdict.failures
+
+
+@pytest.mark.parametrize(
+    ("emission", "check"), [(e, c) for e, c in EMISSION_CASES if not EMISSION_FIXPOINT[e][1][c][1]]
+)
+def test_emission_fixpoint_without_the_check_its_case_would_ship(mined, run, emission, check):
+    suffix, cases = EMISSION_FIXPOINT[emission]
+    weakened = {name: function for name, function in CHECKS.items() if name != check}
+    assert check_rule(cases[check][0](rule_by_id(mined, suffix)), run, weakened).failures == ()
