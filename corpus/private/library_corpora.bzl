@@ -1,9 +1,8 @@
 """library_corpora: a library's corpus at each version kiln mines it, the newest under the library's name."""
 
 load("@bazel_skylib//rules:diff_test.bzl", "diff_test")
-load("@rules_python//python:defs.bzl", "py_binary")
 load(":corpus_diff.bzl", "corpus_diff")
-load(":library_corpus.bzl", "CHECKED_IN", "checked_in_pairs", "library_corpus")
+load(":library_corpus.bzl", "CHECKED_IN", "checked_in_pairs", "library_corpus", "update_binary")
 
 # Built diff output suffix -> file name of its checked-in copy under corpus/<library>/.
 CHANGES = {
@@ -93,13 +92,4 @@ def library_corpora(name, versions, library = None, visibility = None):
     # ./bazelw run //corpus:<name>.update refreshes every version's checked-in copy and the
     # changes at once (what a bump of the project's tools needs: the merge and the gate run on
     # every corpus).
-    py_binary(
-        name = name + ".update",
-        srcs = [Label("//corpus:update.py")],
-        main = Label("//corpus:update.py"),
-        args = ["--dest", "corpus/" + name] + [
-            "$(rootpath %s)=%s" % (built, pairs[built])
-            for built in sorted(pairs)
-        ],
-        data = sorted(pairs),
-    )
+    update_binary(name + ".update", name, pairs)

@@ -18,6 +18,25 @@ def checked_in_pairs(name, folder):
     """{built label: path of its checked-in copy under corpus/<library>/} for corpus `name`."""
     return {":%s.%s" % (name, suffix): "%s%s" % (folder, file) for suffix, file in CHECKED_IN.items()}
 
+def update_binary(name, library_name, pairs):
+    """A `bazel run` target writing each built file of `pairs` to its path under corpus/<library_name>/.
+
+    Args:
+      name: of the py_binary.
+      library_name: the folder under corpus/.
+      pairs: {built label: path under that folder}.
+    """
+    py_binary(
+        name = name,
+        srcs = [Label("//corpus:update.py")],
+        main = Label("//corpus:update.py"),
+        args = ["--dest", "corpus/" + library_name] + [
+            "$(rootpath %s)=%s" % (built, pairs[built])
+            for built in sorted(pairs)
+        ],
+        data = sorted(pairs),
+    )
+
 def library_corpus(
         name,
         library,
@@ -56,16 +75,7 @@ def library_corpus(
     pairs = checked_in_pairs(name, folder)
 
     # ./bazelw run //corpus:<name>.update writes the built corpus back into corpus/<library>/.
-    py_binary(
-        name = name + ".update",
-        srcs = [Label("//corpus:update.py")],
-        main = Label("//corpus:update.py"),
-        args = ["--dest", "corpus/" + library_name] + [
-            "$(rootpath %s)=%s" % (built, pairs[built])
-            for built in sorted(pairs)
-        ],
-        data = sorted(pairs),
-    )
+    update_binary(name + ".update", library_name, pairs)
 
     # The reviewable diff of every library bump: fails while the checked-in copy is stale.
     for suffix_name in sorted(CHECKED_IN):

@@ -52,3 +52,20 @@ def pip_lock(name, requirements_in, requirements_txt, data = [], extra_args = []
         ],
         tags = ["manual"],
     )
+
+def version_locks(versions):
+    """`requirements_<version>.update` for each version of a mined library (`pip_lock` each).
+
+    The package holds `requirements_<version>.in` and its lock `requirements_<version>_lock.txt`,
+    which `-r` the project's runtime (//tools/python:project_runtime.in).
+
+    Args:
+      versions: the library versions.
+    """
+    for version in versions:
+        pip_lock(
+            name = "requirements_" + version,
+            data = [Label("//tools/python:project_runtime.in")],
+            requirements_in = "requirements_%s.in" % version,
+            requirements_txt = "requirements_%s_lock.txt" % version,
+        )
