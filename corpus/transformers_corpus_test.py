@@ -9,7 +9,7 @@ import pytest
 
 from miners.schema.rule import load_corpus
 
-VERSIONS = ("4.57.3", "5.23.0")
+VERSIONS = ("4.57.3", "5.0.0", "5.23.0")
 
 
 def validated(version: str) -> str:
@@ -69,6 +69,8 @@ EXPECTED_QUARANTINE = {
         # 4.57 checks the installed autoawq's version before fuse_max_seq_len; the hub has none.
         "transformers.AwqConfig.fuse_max_seq_len_eq_none": "negative_does_not_trigger: kwargs_negative raised",
     },
+    # 5.0's PreTrainedConfig still checks problem_type in __init__, as 4.57's did.
+    "5.0.0": EVERY_VERSION,
     "5.23.0": EVERY_VERSION
     | {
         # 5.x annotates problem_type as a Literal but never checks it (4.57's __init__ did).

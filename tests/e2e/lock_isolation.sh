@@ -16,7 +16,7 @@ source tests/e2e/lib.sh
 
 # LIBRARY VERSION pairs whose lock is bumped; the corpora built are every version's.
 readonly BUMPS=("transformers 4.57.3" "vllm 0.32.0")
-readonly VERSIONS=("transformers 4.57.3" "transformers 5.23.0" "vllm 0.31.0" "vllm 0.32.0")
+readonly VERSIONS=("transformers 4.57.3" "transformers 5.0.0" "transformers 5.23.0" "vllm 0.31.0" "vllm 0.32.0")
 lock_of() { echo "miners/$1/requirements_$2_lock.txt"; }
 LOCKS=()
 TARGETS=()
