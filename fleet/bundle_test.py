@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -59,6 +60,29 @@ def test_annotations_name_the_platform(manifest):
     assert annotations["dev.kiln.cpu_isa"] == host["cpu_isa"]
     assert annotations["dev.kiln.onnxruntime"] == "1.32"
     assert annotations["org.opencontainers.image.revision"] == "unstamped"
+
+
+def test_the_image_digest_vouches_for_the_engines_manifest(manifest, pulled, tmp_path, capsys):
+    """image digest -> OCI manifest -> dev.kiln.engines.manifest.sha256 -> manifest.json -> engines."""
+    (descriptor,) = json.loads((LAYOUT / "index.json").read_text())["manifests"]
+    assert hashlib.sha256(blob(descriptor["digest"])).hexdigest() == DIGEST.read_text().strip().removeprefix("sha256:")
+    expected = manifest["annotations"]["dev.kiln.engines.manifest.sha256"]
+    engines = pulled / "engines" / PLATFORM
+    assert expected == hashlib.sha256((engines / "manifest.json").read_bytes()).hexdigest()
+    assert verify.main(["--expect-manifest-sha256", expected, str(engines)]) == 0
+    # The consistent three-file forgery of a copy: engine, sidecar and manifest rewritten to agree.
+    forged = tmp_path / PLATFORM
+    shutil.copytree(engines, forged)
+    data = json.loads((forged / "manifest.json").read_text())
+    name = data["engines"][0]["engine"]["file"]
+    (forged / name).write_bytes(b"not the engine the build made")
+    digest = hashlib.sha256((forged / name).read_bytes()).hexdigest()
+    (forged / f"{name}.sha256").write_text(f"{digest}  {name}\n")
+    data["engines"][0]["engine"]["sha256"] = digest
+    (forged / "manifest.json").write_text(json.dumps(data))
+    assert verify.main([str(forged)]) == 0  # the sidecars and manifest alone cannot tell
+    assert verify.main(["--expect-manifest-sha256", expected, str(forged)]) == 1
+    assert "untrusted-manifest" in capsys.readouterr().out
 
 
 def test_every_file_is_an_engine_of_the_manifest_or_a_checksummed_corpus(pulled):

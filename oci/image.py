@@ -1,14 +1,17 @@
 """Writes an OCI image layout (image-spec 1.1) from tar layers: the action behind oci_image.
 
 python -m oci.image --out DIR --digest-out FILE [--tar LAYER.tar]... [--entrypoint ARG]...
-    [--cmd ARG]... [--env K=V]... [--label K=V]... [--annotation K=V]... [--workdir DIR]
-    [--os linux] [--architecture amd64] [--stamp-info stable-status.txt]
+    [--cmd ARG]... [--env K=V]... [--label K=V]... [--annotation K=V]...
+    [--sha256-annotation K=PATH]... [--workdir DIR] [--os linux] [--architecture amd64]
+    [--stamp-info stable-status.txt]
 
 Reproducible: layers are gzip-compressed with no name and mtime 0, JSON is written
 with sorted keys and no whitespace, the config carries no creation time, so the
 same layers and settings give the same image digest. Annotation and label values
 may name stable workspace-status keys as {STABLE_KEY}; they are filled from
---stamp-info (with `--stamp`) or become "unstamped".
+--stamp-info (with `--stamp`) or become "unstamped". A --sha256-annotation's value is
+the sha256 (64 lowercase hex digits) of the file at PATH in the image as its layers
+carry it (e.g. engines/host/manifest.json): the bytes a device unpacks, hashed here.
 """
 
 from __future__ import annotations
@@ -94,6 +97,33 @@ def layer(path: Path) -> tuple[bytes, str]:
     return compressed, f"sha256:{hashlib.sha256(data).hexdigest()}"
 
 
+def member_name(name: str) -> str:
+    """A tar member's path as it unpacks: no leading "./" or "/"."""
+    while name.startswith(("./", "/")):
+        name = name.removeprefix(".").removeprefix("/")
+    return name
+
+
+def file_sha256(tars: list[Path], wanted: str) -> str:
+    """The sha256 of the regular file `wanted` in the layers; it must be in exactly one."""
+    wanted = member_name(wanted)
+    found = []
+    for path in tars:
+        with tarfile.open(path) as archive:
+            for member in archive.getmembers():
+                if member_name(member.name) == wanted:
+                    if not member.isfile():
+                        raise ImageError(f"{wanted} in layer {path} is not a regular file")
+                    stream = archive.extractfile(member)
+                    assert stream is not None
+                    found.append((path, hashlib.sha256(stream.read()).hexdigest()))
+    if not found:
+        raise ImageError(f"no layer holds {wanted} (--sha256-annotation names a file in the image)")
+    if len(found) > 1:
+        raise ImageError(f"{wanted} is in {len(found)} layer entries ({', '.join(str(p) for p, _ in found)}): name one")
+    return found[0][1]
+
+
 def build(args: argparse.Namespace) -> str:
     if args.architecture not in ARCHITECTURES:
         raise ImageError(f"architecture {args.architecture!r} is not one of {sorted(ARCHITECTURES)}")
@@ -101,6 +131,7 @@ def build(args: argparse.Namespace) -> str:
     env = key_values(args.env, "env")
     labels = stamped(key_values(args.label, "label"), stamp)
     annotations = stamped(key_values(args.annotation, "annotation"), stamp)
+    digest_of = key_values(args.sha256_annotation, "sha256-annotation")
 
     out = Layout(args.out)
     layers, diff_ids = [], []
@@ -108,6 +139,10 @@ def build(args: argparse.Namespace) -> str:
         compressed, diff_id = layer(path)
         layers.append(out.blob(compressed, LAYER))
         diff_ids.append(diff_id)
+    for key, wanted in digest_of.items():
+        if key in annotations:
+            raise ImageError(f"annotation {key!r} is given twice (as --annotation and --sha256-annotation)")
+        annotations[key] = file_sha256(args.tar, wanted)
 
     config = {"Env": [f"{k}={v}" for k, v in env.items()]}
     if args.entrypoint:
@@ -150,6 +185,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--env", action="append", default=[])
     parser.add_argument("--label", action="append", default=[])
     parser.add_argument("--annotation", action="append", default=[])
+    parser.add_argument(
+        "--sha256-annotation", action="append", default=[], help="KEY=PATH: annotate the sha256 of PATH in the layers"
+    )
     parser.add_argument("--workdir", default="")
     parser.add_argument("--os", default="linux")
     parser.add_argument("--architecture", default="amd64")

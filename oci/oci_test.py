@@ -86,9 +86,36 @@ def test_stamp_keys_are_filled_or_marked_unstamped(tmp_path, layers):
         }
 
 
+def test_a_sha256_annotation_is_the_digest_of_the_file_in_the_layers(tmp_path, layers):
+    key = "dev.kiln.engines.manifest.sha256"
+    dotted = make_tar(tmp_path / "dotted.tar", {"./engines/manifest.json": b'{"engines": []}'})
+    for tars, path, data in (
+        (layers, "engines/manifest.json", b"{}"),
+        ([dotted, layers[1]], "engines/manifest.json", b'{"engines": []}'),  # pkg_tar's "./" prefix
+        (layers, "./corpus/x.yaml", b"rules: []\n"),
+    ):
+        status, layout, _ = build(tmp_path, "img", "--sha256-annotation", f"{key}={path}", tars=tars)
+        assert status == 0
+        (descriptor,) = json.loads((layout / "index.json").read_text())["manifests"]
+        assert json.loads(blob(layout, descriptor["digest"]))["annotations"] == {key: hashlib.sha256(data).hexdigest()}
+    # The annotation is part of the image: the same file gives the same digest, another file another.
+    digests = {
+        build(tmp_path, f"d{i}", "--sha256-annotation", f"{key}={path}", tars=layers)[2].read_text()
+        for i, path in enumerate(["engines/manifest.json", "engines/manifest.json", "engines/a.onnx"])
+    }
+    assert len(digests) == 2
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
+        (["--sha256-annotation", "k=engines/absent.json"], "no layer holds engines/absent.json"),
+        (["--sha256-annotation", "k=engines"], "no layer holds engines"),
+        (["--sha256-annotation", "nopath"], "sha256-annotation 'nopath' is not KEY=VALUE"),
+        (
+            ["--annotation", "k=v", "--sha256-annotation", "k=engines/a.onnx"],
+            "annotation 'k' is given twice (as --annotation and --sha256-annotation)",
+        ),
         (["--env", "NOVALUE"], "env 'NOVALUE' is not KEY=VALUE"),
         (["--annotation", "a=1", "--annotation", "a=2"], "annotation 'a' is given twice"),
         (["--architecture", "sparc"], "architecture 'sparc' is not one of"),
@@ -98,6 +125,16 @@ def test_bad_settings_are_refused_with_no_output(tmp_path, layers, capsys, extra
     status, layout, digest = build(tmp_path, "bad", *extra, tars=layers)
     assert status == 1
     assert message in capsys.readouterr().err
+    assert not layout.exists() and not digest.exists()
+
+
+def test_a_sha256_annotation_of_a_file_in_two_layers_is_refused(tmp_path, layers, capsys):
+    again = make_tar(tmp_path / "again.tar", {"engines/manifest.json": b"{}"})
+    status, layout, digest = build(
+        tmp_path, "bad", "--sha256-annotation", "k=engines/manifest.json", tars=[*layers, again]
+    )
+    assert status == 1
+    assert "engines/manifest.json is in 2 layer entries" in capsys.readouterr().err
     assert not layout.exists() and not digest.exists()
 
 

@@ -38,7 +38,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from miners.errors import SchemaError
 from miners.schema.predicate import evaluate, fields_of
@@ -239,7 +239,8 @@ def available_versions(library: str, corpora: Path = CORPORA) -> list[str]:
     """The versions of `library` there is a corpus of, newest first; an unknown library is a ConfigError."""
     known = known_libraries(corpora)
     if library not in known:
-        raise ConfigError(f"no corpus for library {library!r}; known libraries: {', '.join(known)}")
+        listed = ", ".join(known) or f"none (no <library>/<version>/{CORPUS_FILE} under {corpora})"
+        raise ConfigError(f"no corpus for library {library!r}; known libraries: {listed}")
     versions = [path.parent.name for path in (corpora / library).glob(f"*/{CORPUS_FILE}")]
     return sorted(versions, key=lambda version: (version_key(version), version), reverse=True)
 
@@ -348,7 +349,9 @@ def check_section(
 ) -> list[Finding]:
     """The findings on one config of `native`, and on the configs nested in it, at key path `at`."""
     if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
-        raise ConfigError(f"{path}: {'.'.join(at)}: expected a mapping of argument names to values, got {kwargs!r}")
+        got = repr(kwargs)
+        got = got if len(got) <= 200 else got[:200] + "…"  # a whole file's worth of list is no help on one line
+        raise ConfigError(f"{path}: {'.'.join(at)}: expected a mapping of argument names to values, got {got}")
     facts = corpus.facts(native)
     findings = [
         rule_finding(rule, at, kwargs, facts.defaults, strict=strict)
@@ -429,24 +432,36 @@ def main(
         version, source = choose_version(library, requested, installed, available)
         notice = version_notice(library, version, source)
         if notice:
-            print(notice, file=sys.stderr)
+            _print(notice, sys.stderr)
         corpus = load_library_corpus(library, version, corpora=corpora)
         results = {}
         for path in args.configs:
             # Read from where `bazel run` was started, named as given: reports point into the user's tree.
-            document = read_document(Path(base, path), display=path)
-            found = check_config(corpus, document.data, path, strict=args.strict)
+            # An error names it on one line, whatever characters the name has.
+            shown = path if path.isprintable() else path.encode("unicode_escape").decode("ascii")
+            document = read_document(Path(base, path), display=shown)
+            found = check_config(corpus, document.data, shown, strict=args.strict)
             results[path] = [(finding, document.locate(finding.path)) for finding in found]
     except (ConfigError, SchemaError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        _print(f"error: {err}", sys.stderr)
         return EXIT_BAD_INPUT
     context = RunContext(library=library, library_version=version, version_source=source)
     output = report(args.format, results, context)
     if output:  # a github report of no findings is empty: no blank line
-        print(output)
+        _print(output, sys.stdout)
     failing = SEVERITY_ORDER if args.strict else ("error",)
     fails = any(f.severity in failing for located in results.values() for f, _ in located)
     return EXIT_ERRORS if fails else EXIT_CLEAN
+
+
+def _print(text: str, stream: TextIO) -> None:
+    """`text` on `stream`; what its encoding cannot hold (a file name that is not UTF-8, as Python
+    hands it on in argv) goes out as backslash escapes, as Python's own stderr writes it."""
+    try:
+        print(text, file=stream)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        print(text.encode(encoding, "backslashreplace").decode(encoding), file=stream)
 
 
 def run() -> None:

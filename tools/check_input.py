@@ -9,7 +9,9 @@ loader and located from its node marks; JSON is parsed by `json` (YAML would rea
 JSON's escapes differently) and its keys located by a scanner of JSON's own tokens.
 Anything the libraries would accept silently but a user cannot have meant is refused
 with a one-line ConfigError: a key given twice, an alias that contains itself, aliases
-that expand without bound, nesting past MAX_DEPTH.
+that expand without bound, nesting past MAX_DEPTH, ints past MAX_INT_DIGITS, a value its
+explicit tag does not fit (`!!bool maybe`), and text that is not characters (an escaped
+lone UTF-16 surrogate, `"\\ud800"`, which no report could write out).
 """
 
 from __future__ import annotations
@@ -34,12 +36,21 @@ SUFFIXES = {".yaml": "YAML", ".yml": "YAML", ".json": "JSON"}
 # Deeper than any config class nests its arguments; the bound keeps a hostile file from
 # exhausting the stack of whatever walks the data after us.
 MAX_DEPTH = 100
-# Values reached again through aliases: a few are a reused block, millions are a
-# "billion laughs" document that would expand past memory in whatever walks the data.
+# Values reached again through aliases (every key, item and scalar inside an aliased block
+# counts, each time it is reached): a few are a reused block, millions are a "billion laughs"
+# document that would expand past memory in whatever walks the data.
 MAX_ALIAS_REPEATS = 10_000
+# A lone UTF-16 surrogate: what `"\ud800"` in YAML or JSON decodes to. It is not a character:
+# no UTF-8 report can hold it.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Past this many digits an int is not a setting: Python refuses to write it out (4300 digits by
+# default), and YAML's hex, octal and sexagesimal ints are read without that bound.
+MAX_INT_DIGITS = 4000
+_INT_BOUND = 10**MAX_INT_DIGITS
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _VALUE_TAG = "tag:yaml.org,2002:value"
+_INT_TAG = "tag:yaml.org,2002:int"
 
 
 class ConfigError(MinerError):
@@ -129,7 +140,14 @@ def parse_yaml(text: str, name: str) -> tuple[Any, dict[KeyPath, Location]]:
     except yaml.YAMLError as err:
         raise ConfigError(f"{name}: not valid YAML: {_yaml_problem(err)}") from None
     except ValueError as err:  # a scalar the safe constructors refuse: a date out of range, an int too long
-        raise ConfigError(f"{name}: not valid YAML: {_one_line(str(err))}") from None
+        raise ConfigError(f"{name}: not valid YAML: {_value_problem(err)}") from None
+    except (AttributeError, IndexError, KeyError, TypeError):
+        # How PyYAML's safe constructors fail on an explicit tag the text does not fit (`!!bool maybe`);
+        # scalars are constructed, and so located, by _YamlKeys first: this is what it could not reach.
+        raise ConfigError(
+            f"{name}: not valid YAML: a value is not one of its tag's (!!bool, !!int, !!timestamp, ...); "
+            "write a value of that type, or remove the tag"
+        ) from None
 
 
 def _mark(node: yaml.Node) -> Location:
@@ -151,7 +169,20 @@ class _YamlKeys:
         self.walk(root, (), 0, merged=False)
         return self.locations
 
-    def walk(self, node: yaml.Node, path: KeyPath, depth: int, *, merged: bool) -> None:
+    def walk(self, node: yaml.Node, path: KeyPath, depth: int, *, merged: bool, again: bool = False) -> None:
+        # `again`: inside a value reached before, through an alias; each of its values counts.
+        again = again or id(node) in self.seen_nodes
+        if again:
+            self.repeats += 1
+            if self.repeats > MAX_ALIAS_REPEATS:
+                raise ConfigError(
+                    f"{self.name}: its aliases expand to more than {MAX_ALIAS_REPEATS} repeated values; "
+                    "write the values out, or alias fewer of them"
+                )
+        self.seen_nodes.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            self._refuse_surrogates(node, "value")
+            self._construct(node)
         if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
             return
         line = node.start_mark.line + 1
@@ -162,32 +193,55 @@ class _YamlKeys:
                 f"{self.name}: line {line}: an alias refers to a mapping or list that contains it; "
                 "a config cannot contain itself"
             )
-        if id(node) in self.seen_nodes:
-            self.repeats += 1
-            if self.repeats > MAX_ALIAS_REPEATS:
-                raise ConfigError(
-                    f"{self.name}: its aliases expand to more than {MAX_ALIAS_REPEATS} repeated values; "
-                    "write the values out, or alias fewer of them"
-                )
-        self.seen_nodes.add(id(node))
         self.open_nodes.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
                 for index, item in enumerate(node.value):
                     self._record((*path, index), item, merged)
-                    self.walk(item, (*path, index), depth + 1, merged=merged)
+                    self.walk(item, (*path, index), depth + 1, merged=merged, again=again)
             else:
-                self._walk_mapping(node, path, depth, merged=merged)
+                self._walk_mapping(node, path, depth, merged=merged, again=again)
         finally:
             self.open_nodes.discard(id(node))
 
-    def _walk_mapping(self, node: yaml.MappingNode, path: KeyPath, depth: int, *, merged: bool) -> None:
+    def _refuse_surrogates(self, node: yaml.ScalarNode, what: str) -> None:
+        found = _SURROGATE.search(node.value)
+        if found:
+            raise surrogate_error(self.name, "YAML", what, _mark(node), found.group())
+
+    def _construct(self, node: yaml.ScalarNode) -> Any:
+        """The scalar's value (construct_document reuses it), or a ConfigError saying where it is bad."""
+        line, column = _mark(node)
+        try:
+            value = self.loader.construct_object(node)
+        except (ValueError, OverflowError) as err:  # `!!float abc`, a date out of range, an int too long
+            raise ConfigError(
+                f"{self.name}: not valid YAML: {_value_problem(err)} at line {line}, column {column}"
+            ) from None
+        except (AttributeError, IndexError, KeyError, TypeError):  # `!!bool maybe`, `!!timestamp x`, `!!int ""`
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise ConfigError(
+                f"{self.name}: not valid YAML: {node.value!r} is not a value of its tag {tag} at line {line}, "
+                f"column {column}; write a value of that type, or remove the tag"
+            ) from None
+        if node.tag == _INT_TAG and isinstance(value, int) and abs(value) >= _INT_BOUND:
+            raise ConfigError(
+                f"{self.name}: line {line}, column {column}: an integer of more than {MAX_INT_DIGITS} digits; "
+                "no setting takes a number that large: write the value meant"
+            )
+        return value
+
+    def _walk_mapping(
+        self, node: yaml.MappingNode, path: KeyPath, depth: int, *, merged: bool, again: bool = False
+    ) -> None:
         first_seen: dict[Any, Location] = {}
         merges: list[yaml.Node] = []
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
                 merges.append(value_node)
                 continue
+            if again:
+                self.repeats += 1  # the key; its value counts in walk()
             key = self._key(key_node)
             if key is _UNHASHABLE:
                 continue  # construction refuses it, with the library's own message
@@ -200,15 +254,15 @@ class _YamlKeys:
             if merged and child in self.locations:
                 continue  # the mapping's own key, or an earlier merge's, wins
             self._record(child, key_node, merged)
-            self.walk(value_node, child, depth + 1, merged=merged)
+            self.walk(value_node, child, depth + 1, merged=merged, again=again)
         # YAML's merge: explicit keys override merged ones, earlier merges override later ones.
         for merge in merges:
             sources = merge.value if isinstance(merge, yaml.SequenceNode) else [merge]
             for source in sources:
                 if isinstance(source, yaml.MappingNode):
-                    self.walk_merged(source, path, depth)
+                    self.walk_merged(source, path, depth, again=again)
 
-    def walk_merged(self, source: yaml.MappingNode, path: KeyPath, depth: int) -> None:
+    def walk_merged(self, source: yaml.MappingNode, path: KeyPath, depth: int, *, again: bool = False) -> None:
         if id(source) in self.open_nodes:
             raise ConfigError(
                 f"{self.name}: line {source.start_mark.line + 1}: a mapping merges (<<) a mapping that contains it; "
@@ -216,7 +270,9 @@ class _YamlKeys:
             )
         self.open_nodes.add(id(source))
         try:
-            self._walk_mapping(source, path, depth, merged=True)
+            # A merged mapping's keys are copied into this one: reached again, if merged before.
+            self._walk_mapping(source, path, depth, merged=True, again=again or id(source) in self.seen_nodes)
+            self.seen_nodes.add(id(source))
         finally:
             self.open_nodes.discard(id(source))
 
@@ -227,9 +283,10 @@ class _YamlKeys:
     def _key(self, key_node: yaml.Node) -> Any:
         if not isinstance(key_node, yaml.ScalarNode):
             return _UNHASHABLE
+        self._refuse_surrogates(key_node, "key")
         if key_node.tag == _VALUE_TAG:  # `=`, which the constructor reads as the string "="
             return key_node.value
-        key = self.loader.construct_object(key_node)
+        key = self._construct(key_node)
         try:
             hash(key)
         except TypeError:
@@ -267,6 +324,26 @@ def duplicate_key_error(
     )
 
 
+def surrogate_error(name: str, language: str, what: str, where: Location, surrogate: str) -> ConfigError:
+    """A string holding a lone UTF-16 surrogate (an escape such as `\\ud800`): text that is no character."""
+    # YAML's \u escapes are characters each, never paired; JSON pairs a high and a low one.
+    spelling = "one \\UXXXXXXXX escape" if language == "YAML" else "both halves of its surrogate pair"
+    return ConfigError(
+        f"{name}: line {where[0]}, column {where[1]}: a {what} holds the escape \\u{ord(surrogate):04x}, "
+        f"half of a UTF-16 surrogate pair, which is not a character and cannot be written as UTF-8; "
+        f"write the character itself, or {spelling}"
+    )
+
+
+def _value_problem(err: ValueError) -> str:
+    """A constructor's ValueError as one line; Python's advice on its int limit is no use to a config's author."""
+    text = _one_line(str(err))
+    if "integer string conversion" in text:
+        text = text.split("; use sys.set_int_max_str_digits()")[0]
+        text += "; no setting takes a number that large: write the value meant"
+    return text
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -287,7 +364,7 @@ def parse_json(text: str, name: str) -> tuple[Any, dict[KeyPath, Location]]:
     except json.JSONDecodeError as err:
         raise ConfigError(f"{name}: not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}") from None
     except ValueError as err:  # e.g. an integer longer than Python converts
-        raise ConfigError(f"{name}: not valid JSON: {_one_line(str(err))}") from None
+        raise ConfigError(f"{name}: not valid JSON: {_value_problem(err)}") from None
     return data, json_key_locations(text, name)
 
 
@@ -324,6 +401,12 @@ def json_key_locations(text: str, name: str = "<json>") -> dict[KeyPath, Locatio
         if lexeme in "}]":
             stack.pop()
             continue
+        if lexeme.startswith('"') and "\\u" in lexeme:
+            # An escape can decode to a lone surrogate; a raw one cannot be in UTF-8 text.
+            found = _SURROGATE.search(json.loads(lexeme))
+            if found:
+                what = "key" if top is not None and top.is_object and top.expecting_key else "value"
+                raise surrogate_error(name, "JSON", what, where(offset), found.group())
         if top is not None and top.is_object and top.expecting_key:
             key = json.loads(lexeme)
             if key in top.first_seen:

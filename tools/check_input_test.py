@@ -217,6 +217,18 @@ def test_not_utf8_names_the_byte_offset(tmp_path):
         ("job.yaml", "a: 2021-02-30\n", r"not valid YAML: day is out of range for month"),
         ("job.yaml", "a: \x00\n", r"not valid YAML: special characters are not allowed: character #x0000"),
         ("job.json", '{"a": 1' + "1" * 5000 + "}", r"not valid JSON: Exceeds the limit"),
+        # Explicit tags the text does not fit: PyYAML's constructors fail with AttributeError, KeyError, IndexError.
+        ("job.yaml", "a: !!timestamp nope\n", r"'nope' is not a value of its tag !!timestamp at line 1, column 4"),
+        ("job.yaml", "a: {b: !!bool maybe}\n", r"'maybe' is not a value of its tag !!bool at line 1, column 8"),
+        ("job.yaml", 'a: !!int ""\n', r"'' is not a value of its tag !!int at line 1, column 4"),
+        # Ints YAML reads past what Python writes out: hex and base 60 have no digit limit.
+        ("job.yaml", "a: 0x" + "f" * 5000 + "\n", r"line 1, column 4: an integer of more than 4000 digits"),
+        ("job.yaml", "a: 1" + ":30" * 3000 + "\n", r"line 1, column 4: an integer of more than 4000 digits"),
+        ("job.yaml", "a: 1" + "0" * 5000 + "\n", r"Exceeds the limit .* no setting takes a number that large"),
+        # Escapes of lone surrogates: no report (UTF-8) could write the text out.
+        ("job.yaml", 'a: "\\ud800"\n', r"line 1, column 4: a value holds the escape \\ud800, .* \\UXXXXXXXX escape$"),
+        ("job.yaml", '"\\udc80": 1\n', r"line 1, column 1: a key holds the escape \\udc80"),
+        ("job.json", '{"a": ["\\udbff"]}', r"line 1, column 8: a value holds the escape \\udbff, .* surrogate pair$"),
         (
             "job.toml",
             "a = 1\n",
@@ -252,6 +264,21 @@ def test_aliases_that_expand_without_bound_are_refused_quickly(tmp_path):
     with pytest.raises(ConfigError, match=f"aliases expand to more than {MAX_ALIAS_REPEATS} repeated values"):
         read_document(write(tmp_path, "laughs.yaml", "\n".join(lines) + "\n"))
     assert time.monotonic() - started < 30
+
+
+def test_aliases_of_a_wide_value_are_refused_quickly(tmp_path):
+    """Each value inside an aliased block counts: 2000 aliases of 20000 items would be 40 million."""
+    text = f"a: &a [{', '.join(['1'] * 20_000)}]\nb: [{', '.join(['*a'] * 2000)}]\n"
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match=f"aliases expand to more than {MAX_ALIAS_REPEATS} repeated values"):
+        read_document(write(tmp_path, "wide.yaml", text))
+    assert time.monotonic() - started < 30
+
+
+def test_text_that_is_characters_is_read(tmp_path):
+    document = read_document(write(tmp_path, "job.json", '{"a": "\\ud83d\\ude00", "b": "\\u00e9"}'))
+    assert document.data == {"a": "\U0001f600", "b": "\u00e9"}
+    assert read_document(write(tmp_path, "job.yaml", 'a: "\\U0001F600"\n')).data == {"a": "\U0001f600"}
 
 
 def test_a_few_aliases_are_fine(tmp_path):

@@ -137,7 +137,8 @@ def artifact_uri(path: str) -> str:
     """A SARIF artifact URI for `path` as given: relative, with forward slashes, percent-encoded."""
     if PurePath(path).is_absolute():
         return PurePath(path).as_uri()
-    return quote(_forward_slashes(path), safe="/")
+    # A name that is not UTF-8 (argv's surrogate escapes): its own bytes, percent-encoded, as as_uri does.
+    return quote(_forward_slashes(path).encode("utf-8", "surrogateescape"), safe="/")
 
 
 def report_sarif(results: Results, context: RunContext) -> str:

@@ -10,6 +10,9 @@ load(":labels.bzl", "label_text")
 
 _OCI_ARCHITECTURE = {"aarch64": "arm64", "x86_64": "amd64"}
 
+# The annotation holding the sha256 of the bundle's engines/<platform>/manifest.json.
+_MANIFEST_SHA256_ANNOTATION = "dev.kiln.engines.manifest.sha256"
+
 def engine_bundle(name, engines, platform, corpora = [], repository = None, remote_tags = ["latest"], visibility = None):
     """An OCI image of one platform's engines and the validated corpora, and its push target.
 
@@ -18,8 +21,11 @@ def engine_bundle(name, engines, platform, corpora = [], repository = None, remo
     The image is data-only, two layers: `engines/<platform>/` (engines, sidecars,
     manifest.json) and, given corpora, `corpus/` (the corpora and their SHA256SUMS), so
     the corpus layer is shared by every platform's bundle. Its annotations name the
-    platform's hardware and runtime and, built with --stamp, the source revision. A GPU
-    platform's bundle is compatible only where its engines are.
+    platform's hardware and runtime and, built with --stamp, the source revision;
+    `dev.kiln.engines.manifest.sha256` is the sha256 of the manifest.json in the engines
+    layer (computed as the image is assembled), so a device that trusts the image's
+    digest can trust the manifest: `verify.py --expect-manifest-sha256 <that value>`. A
+    GPU platform's bundle is compatible only where its engines are.
 
     Args:
       name: the image target.
@@ -67,6 +73,7 @@ def engine_bundle(name, engines, platform, corpora = [], repository = None, remo
         name = name,
         tars = layers,
         annotations = annotations,
+        sha256_annotations = {_MANIFEST_SHA256_ANNOTATION: "engines/%s/manifest.json" % platform_name},
         architecture = _OCI_ARCHITECTURE[device["cpu"]],
         visibility = visibility,
     )

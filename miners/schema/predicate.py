@@ -249,14 +249,14 @@ def from_data(data: Any, _elements: tuple[str, ...] = ()) -> Predicate:
     for combinator, cls in (("all", AllOf), ("any", AnyOf)):
         if combinator in keys:
             if keys != {combinator}:
-                raise PredicateError(f"'{combinator}' takes no sibling keys, got {sorted(keys)}")
+                raise PredicateError(f"'{combinator}' takes no sibling keys, got {sorted(keys, key=str)}")
             terms = data[combinator]
             if not isinstance(terms, list) or not terms:
                 raise PredicateError(f"'{combinator}' needs a non-empty list of predicates")
             return cls(tuple(from_data(term, _elements) for term in terms))
     if "where" in keys:
         if keys != {"field", "of", "where"}:
-            raise PredicateError(f"a quantifier has exactly the keys field, of and where, got {sorted(keys)}")
+            raise PredicateError(f"a quantifier has exactly the keys field, of and where, got {sorted(keys, key=str)}")
         if data["of"] not in ELEMENT_PARTS:
             raise PredicateError(f"a quantifier's 'of' must be one of {', '.join(ELEMENT_PARTS)}, got {data['of']!r}")
         elements = (ITEM, NEXT) if data["of"] in PAIR_PARTS else (ITEM,)
@@ -267,10 +267,10 @@ def from_data(data: Any, _elements: tuple[str, ...] = ()) -> Predicate:
 def _atom_from_data(data: Mapping[str, Any], _elements: tuple[str, ...]) -> Atom:
     keys = set(data)
     if "op" not in keys or "field" not in keys:
-        raise PredicateError(f"an atom needs 'field' and 'op', got keys {sorted(keys)}")
+        raise PredicateError(f"an atom needs 'field' and 'op', got keys {sorted(keys, key=str)}")
     unknown = keys - {"field", "op", "value", "of"}
     if unknown:
-        raise PredicateError(f"unknown atom keys {sorted(unknown)}")
+        raise PredicateError(f"unknown atom keys {sorted(unknown, key=str)}")
     op, part = data["op"], data.get("of")
     if op not in OPERATORS:
         raise PredicateError(f"unknown operator {op!r}; known operators: {', '.join(OPERATORS)}")
@@ -453,11 +453,17 @@ def _test(op: str, value: Any, operand: Any) -> bool:
     if op in FINITENESS:
         if not isinstance(value, (int, float)):
             return False  # math.isfinite() takes numbers only (a bool is one)
-        return math.isfinite(value) == (op == "finite")
+        # An int is finite, however large (math.isfinite() overflows past a float's range).
+        return (isinstance(value, int) or math.isfinite(value)) == (op == "finite")
     if op in DIVISIBILITY:
         if not (_is_number(value) and _is_number(operand)) or operand == 0:
             return False
-        divisible = value % operand == 0
+        try:
+            divisible = value % operand == 0
+        except OverflowError:
+            # An int past a float's range, by a float: Python itself cannot compute it, so no
+            # rule about it can be known to hold.
+            return False
         return divisible if op == "divisible_by" else not divisible
     names = operand if isinstance(operand, list) else [operand]
     matches = bool(_type_names(value) & set(names))

@@ -227,7 +227,7 @@ class _Reader:
             raise self.fail(f"{self.what} is missing {', '.join(sorted(missing))}")
         unknown = keys - required - optional
         if unknown:
-            raise self.fail(f"{self.what} has unknown keys {', '.join(sorted(unknown))}")
+            raise self.fail(f"{self.what} has unknown keys {', '.join(sorted(map(str, unknown)))}")
 
     def string(self, key: str, *, allow_empty: bool = False) -> str:
         value = self.data.get(key)

@@ -21,6 +21,7 @@ def _oci_image_impl(ctx):
     args.add_all(_key_values(ctx.attr.env), before_each = "--env")
     args.add_all(_key_values(ctx.attr.labels), before_each = "--label")
     args.add_all(_key_values(ctx.attr.annotations), before_each = "--annotation")
+    args.add_all(_key_values(ctx.attr.sha256_annotations), before_each = "--sha256-annotation")
     if ctx.attr.workdir:
         args.add("--workdir", ctx.attr.workdir)
     args.add("--os", ctx.attr.os)
@@ -56,6 +57,7 @@ _oci_image = rule(
         "env": attr.string_dict(),
         "labels": attr.string_dict(doc = "Config labels. Values may name {STABLE_*} status keys."),
         "os": attr.string(default = "linux", values = ["linux"]),
+        "sha256_annotations": attr.string_dict(doc = "Manifest annotations whose value is the sha256 of a file in the layers: key -> its path in the image."),
         "stamped": attr.bool(mandatory = True),
         "tars": attr.label_list(allow_files = [".tar"], doc = "Layers, in order (pkg_tar outputs)."),
         "workdir": attr.string(),
@@ -64,13 +66,19 @@ _oci_image = rule(
     doc = "An OCI image layout directory `<name>/` and `<name>.digest` (the manifest digest).",
 )
 
-def oci_image(name, tars = [], entrypoint = [], cmd = [], env = {}, labels = {}, annotations = {}, workdir = None, os = "linux", architecture = "amd64", **kwargs):
+def oci_image(name, tars = [], entrypoint = [], cmd = [], env = {}, labels = {}, annotations = {}, sha256_annotations = {}, workdir = None, os = "linux", architecture = "amd64", **kwargs):
     """A data-only OCI image (rules_oci's `oci_image`, without `base`).
 
     Reproducible: the same layers and settings give the same digest. Annotation
     and label values may name stable workspace-status keys, e.g.
     `{"org.opencontainers.image.revision": "{STABLE_GIT_COMMIT}"}`: built with
     `--stamp` they are filled in, otherwise they read "unstamped".
+
+    `sha256_annotations` (kiln's, not rules_oci's) maps an annotation key to a file's
+    path in the image, e.g. `{"dev.kiln.engines.manifest.sha256":
+    "engines/host/manifest.json"}`: the value is the sha256 (64 lowercase hex digits)
+    of that file as the layers carry it, computed by the action that assembles the
+    image, so the image's digest vouches for the file a device unpacks.
 
     Args:
       name: the image; outputs `<name>/` (OCI layout) and `<name>.digest`.
@@ -80,6 +88,8 @@ def oci_image(name, tars = [], entrypoint = [], cmd = [], env = {}, labels = {},
       env: the config's Env.
       labels: the config's Labels.
       annotations: the manifest's annotations.
+      sha256_annotations: annotation key -> the path of a file in the layers (in exactly
+        one of them); the annotation's value is that file's sha256.
       workdir: the config's WorkingDir.
       os: the image's OS.
       architecture: amd64 or arm64.
@@ -93,6 +103,7 @@ def oci_image(name, tars = [], entrypoint = [], cmd = [], env = {}, labels = {},
         env = env,
         labels = labels,
         annotations = annotations,
+        sha256_annotations = sha256_annotations,
         workdir = workdir,
         os = os,
         architecture = architecture,

@@ -137,7 +137,7 @@ def _executor_tags_test_impl(ctx):
 
     # Remote workers are matched on these properties.
     asserts.equals(env, {"OSFamily": "linux", "arch": "x86_64"}, exec_properties(exec_hardware("x86_64")))
-    asserts.equals(env, {"ISA": "x86-64-v3", "OSFamily": "linux", "arch": "x86_64"}, exec_properties(exec_hardware("x86-64-v3")))
+    asserts.equals(env, {"OSFamily": "linux", "arch": "x86_64", "isa_level": "x86-64-v3"}, exec_properties(exec_hardware("x86-64-v3")))
     asserts.equals(
         env,
         {"OSFamily": "linux", "arch": "x86_64", "gpu_compat": "ampere_plus", "tensorrt": "10.13"},

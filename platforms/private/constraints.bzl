@@ -48,7 +48,7 @@ ISA_ARCH = {
 
 # REAPI platform property per hardware setting, for actions that need that hardware.
 _PROPERTY_KEYS = (
-    ("cpu_isa", "ISA"),
+    ("cpu_isa", "isa_level"),
     ("gpu_sm", "gpu_sm"),
     ("jetpack", "jetpack"),
     ("tensorrt", "tensorrt"),
@@ -104,7 +104,8 @@ def exec_properties(hardware):
     The same hardware gets the same properties wherever the platform is declared,
     so an action's key does not depend on which runner sent it: every runner
     sends {OSFamily, arch} for ordinary actions and portable engine compiles, adds
-    ISA for ISA-tied compiles, and gpu_sm/jetpack/tensorrt (or gpu_compat for a
+    isa_level for ISA-tied compiles (not REAPI's `ISA`, which buildbox's runners read
+    as the instruction set: x86-64, aarch64), and gpu_sm/jetpack/tensorrt (or gpu_compat for a
     compatibility class) for GPU compiles. Workers advertise the keys of what they
     are (tools/remote/).
 

@@ -39,7 +39,7 @@ executors_flag = rule(
         "host_cpu": attr.string(mandatory = True, doc = "This host's CPU architecture."),
         "provides": attr.string_list_dict(
             doc = "Per executor tag an engine can need, the hardware tags that satisfy it (devices.bzl " +
-                  "EXECUTOR_PROVIDERS); the gates are generated from it, and tools/remote/reapi.py reads it with bazel query.",
+                  "EXECUTOR_PROVIDERS); the gates are generated from it.",
         ),
     },
     doc = "Hardware with an executor besides this host: CPU architectures (x86_64), ISA levels (x86-64-v3), " +

@@ -5,7 +5,8 @@
 #      (from the execution log of a cold build);
 #   2. a repeated build executes no action (Bazel's own workspace-status
 #      action aside, which it runs unconditionally);
-#   3. after `bazel clean`, the disk cache serves every action;
+#   3. after `bazel clean`, the disk cache serves every action (each spawn of the
+#      cold build is a disk cache hit in the execution log);
 #   4. two builds in two output bases, with no shared cache, give
 #      byte-identical corpus files.
 #
@@ -90,13 +91,16 @@ count=$(executed repeat)
 echo "  actions executed (besides workspace status): $count"
 [[ $count == 0 ]] || fail "a repeated build executed $count actions"
 
-step "3. after bazel clean, the disk cache serves every action"
+step "3. after bazel clean, the disk cache serves every action (execution log)"
 ./bazelw --output_base="$base_a" clean >/dev/null 2>&1
-build "$base_a" after-clean --disk_cache="$disk"
-grep -qE '[0-9]+ disk cache hit' "$work/after-clean.summary" || fail "no disk cache hits after clean"
-if grep -qE 'linux-sandbox|processwrapper-sandbox|local' "$work/after-clean.summary"; then
-  fail "actions ran after clean instead of coming from the disk cache: $(cat "$work/after-clean.summary")"
-fi
+build "$base_a" after-clean --disk_cache="$disk" --execution_log_json_file="$work/after-clean.exec.json"
+cold_ran=$(python3 tools/bench/exec_log.py count "$work/cold.exec.json")
+clean_ran=$(python3 tools/bench/exec_log.py count "$work/after-clean.exec.json")
+clean_hits=$(python3 tools/bench/exec_log.py count "$work/after-clean.exec.json" --runner "disk cache hit")
+echo "  cold build ran $cold_ran spawns; after clean $clean_ran ran, $clean_hits were disk cache hits"
+((cold_ran > 0)) || fail "the cold build ran no spawn, so the cache had nothing to serve"
+((clean_ran == 0)) || fail "$clean_ran spawns ran after clean instead of coming from the disk cache"
+((clean_hits == cold_ran)) || fail "after clean, $clean_hits disk cache hits for the $cold_ran spawns the cold build ran"
 
 step "4. a second output base, no cache at all: byte-identical corpus files"
 build "$base_b" second-base --disk_cache=

@@ -12,7 +12,8 @@
 #   3. `bazel run --stamp //fleet:x86_64_v<N>_ort1.32_bundle.push` pushes to a local
 #      registry (stamping re-runs the image assembly only, and the manifest names the
 #      checkout's revision); the registry serves the digest the build recorded; pulled back
-#      with crane, every engine verifies against the manifest and the corpora against
+#      with crane by that digest, every engine verifies against the manifest, whose
+#      sha256 the bundle's annotation pins (--expect-manifest-sha256), and the corpora against
 #      their SHA256SUMS, byte-identical to the built ones;
 #   4. pushing where no registry listens, and a bundle for an unknown platform, fail
 #      with errors that say what is wrong and what to do.
@@ -134,8 +135,13 @@ echo "  the registry serves $served; the build recorded $built"
 crane validate --remote "$repository:test" >"$work/validate.log" 2>&1 || { cat "$work/validate.log" >&2; fail "crane validate failed"; }
 mkdir -p "$work/pulled"
 crane export "$repository:test" - | tar -x -C "$work/pulled"
-if python3 engines/verify.py "$work/pulled/engines/$DEVICE" >"$work/verify.log"; then
-  echo "  pulled engines: $(tail -n1 "$work/verify.log")"
+# A device that knows the bundle's digest trusts its OCI manifest, and through the
+# manifest's annotation the engines' manifest.json (engines/verify.py).
+manifest_sha256=$(crane manifest "$repository@$built" |
+  python3 -c "import json, sys; print(json.load(sys.stdin)['annotations'].get('dev.kiln.engines.manifest.sha256', ''))")
+[[ -n $manifest_sha256 ]] || fail "the bundle ($built) records no dev.kiln.engines.manifest.sha256 annotation"
+if python3 engines/verify.py --expect-manifest-sha256 "$manifest_sha256" "$work/pulled/engines/$DEVICE" >"$work/verify.log"; then
+  echo "  pulled engines, their manifest.json pinned by the bundle's annotation ($manifest_sha256): $(tail -n1 "$work/verify.log")"
 else
   cat "$work/verify.log" >&2
   fail "the pulled engines do not verify against their manifest"

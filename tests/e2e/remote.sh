@@ -3,7 +3,7 @@
 #
 # Starts a private REAPI deployment (tools/remote/up: PostgreSQL, BuildGrid, two
 # buildbox workers: "cpu-1" {OSFamily, arch} and "engines-<level>" {OSFamily, arch,
-# ISA=<this host's ISA level>}), then runs Bazel as separate runners (each its own
+# isa_level=<this host's ISA level>}), then runs Bazel as separate runners (each its own
 # output root, no disk cache) and checks, from execution logs and the server's job records:
 #
 #   1. runner A builds the transformers corpus and the CPU engines with the shared
@@ -11,10 +11,16 @@
 #   2. a runner whose Python interpreter differs misses on Python actions;
 #   3. remote execution: every action runs on a worker ("remote"), every ISA-tied engine
 #      compile on the worker of that ISA level, and portable compiles ask for no ISA;
-#   4. a job no worker can take is refused before the build, naming its properties;
+#      workers run actions under buildbox-run-bubblewrap, and a probe run as each kind
+#      of action on them reaches no listener on the host (tests/hermeticity);
+#   4. a job no worker can take is refused before the build, naming its properties, however
+#      remote execution is asked for (--config=remote-exec, --config remote-exec, a config in
+#      an rc file, a bare --remote_executor); a corpus-only build probes the ordinary pool
+#      only; a header the probe cannot send is named; a build that is not remote is not probed;
 #   5. --config=ci-readonly uploads nothing (CAS unchanged, the next runner misses);
-#   6. the cache server killed mid-build: the build completes correctly, and the
-#      next one with the server back too;
+#   6. the cache server killed mid-build (the execution log shows spawns that started
+#      after the kill): the build completes correctly, and the next one with the
+#      server back too;
 #   7. a corrupted blob in the CAS is detected and not used.
 #
 # Prints the figures (wall times, the B/A ratio, executed and remote counts, server
@@ -30,7 +36,7 @@ readonly TARGETS=(//corpus:transformers "${CPU_ENGINES[@]}")
 CPU=$(host_fact cpu) ISA=$(host_fact cpu_isa)
 readonly CPU ISA
 [[ $ISA != none ]] || die "this host has no known ISA level, so it has no ISA-tied engines to route"
-readonly WORKERS=(--worker "cpu-1:OSFamily=linux,arch=$CPU" --worker "engines-$ISA:OSFamily=linux,arch=$CPU,ISA=$ISA")
+readonly WORKERS=(--worker "cpu-1:OSFamily=linux,arch=$CPU" --worker "engines-$ISA:OSFamily=linux,arch=$CPU,isa_level=$ISA")
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kiln-remote.XXXXXX")
 readonly STATE=$work/reapi
@@ -69,6 +75,18 @@ runner() {
   (cd "$dir" && ./bazelw --output_user_root="$root" --max_idle_secs=600 "$@" \
     --disk_cache= --repository_cache="$REPOSITORY_CACHE" --remote_cache="$REMOTE" \
     --color=no --curses=no --execution_log_json_file="$work/$name.json") >"$work/$name.log" 2>&1
+}
+# retire NAME...: shut down those runners and delete their output roots. Each holds its
+# own copy of the pip hubs (gigabytes), so they go as soon as no later step reads them.
+retire() {
+  local name root
+  for name in "$@"; do
+    root=$work/root-$name
+    [[ -d $root ]] || continue
+    ./bazelw --output_user_root="$root" shutdown >/dev/null 2>&1 || true
+    chmod -R u+w "$root" 2>/dev/null || true
+    rm -rf "$root"
+  done
 }
 executed() { # LOG [MNEMONIC]: spawns that ran (not served by a cache)
   if (($# > 1)); then ran "$1" --mnemonic "$2"; else ran "$1"; fi
@@ -114,6 +132,7 @@ echo "  A: ${wall_a}s, executed $ran_a actions; B: ${wall_b}s, executed $ran_b, 
 ((ran_a > 0)) || fail "runner A executed nothing: the test proves nothing"
 ((ran_b == 0)) || fail "runner B executed $ran_b actions; expected 0"
 ((hits_b == ran_a)) || fail "runner B had $hits_b remote cache hits; expected $ran_a"
+retire B
 
 echo "== 2. a runner with another Python interpreter"
 other_python=
@@ -136,6 +155,7 @@ else
     "$other_python ($("$other_python" --version 2>&1 | cut -d' ' -f2) vs $(python3 --version 2>&1 | cut -d' ' -f2)): $ran_c executed / $hit_c cache hit"
   ((ran_same == 0 && hit_same == 1)) || fail "the same interpreter missed the cache"
   ((ran_c == 1 && hit_c == 0)) || fail "a runner with another interpreter got a cache hit for a Python action"
+  retire C-same C
 fi
 
 echo "== 3. remote execution"
@@ -156,19 +176,29 @@ command = ["psql", "-h", "127.0.0.1", "-p", pg_port, "-U", "bgd", "-d", "bgd", "
 if os.geteuid() == 0:
     command = ["runuser", "-u", "postgres", "--", *command]
 rows = dict(line.split() for line in subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines())
-tied = {digest for digest, properties in compiles.items() if "ISA" in properties}
+tied = {digest for digest, properties in compiles.items() if "isa_level" in properties}
 portable = set(compiles) - tied
-print(f"  {len(tied)} ISA-tied engine compiles sent with ISA={sorted({compiles[d]['ISA'] for d in tied})}, ran on "
+print(f"  {len(tied)} ISA-tied engine compiles sent with isa_level={sorted({compiles[d]['isa_level'] for d in tied})}, ran on "
       f"{sorted({rows.get(d) for d in tied})}; {len(portable)} portable ones sent with "
       f"{sorted({tuple(sorted(compiles[d])) for d in portable})}, ran on {sorted({rows.get(d) for d in portable})} "
       "(server's job records)")
 if len(rows) != len(compiles) or not tied or not portable:
     sys.exit(1)
-if {rows[d] for d in tied} != {f"engines-{isa}"} or any(compiles[d]["ISA"] != isa for d in tied):
+if {rows[d] for d in tied} != {f"engines-{isa}"} or any(compiles[d]["isa_level"] != isa for d in tied):
     sys.exit(1)
 if any(set(compiles[d]) != {"OSFamily", "arch"} for d in portable):
     sys.exit(1)
 PY
+
+echo "== 3b. remote actions have no network (buildbox-run-bubblewrap)"
+if python3 tests/hermeticity/network_check.py --runner remote -- --config=remote-exec --remote_cache="$REMOTE" \
+  --remote_executor="$REMOTE" >"$work/network.log" 2>&1; then
+  echo "  $(tail -n1 "$work/network.log"), each run on a worker (runner \"remote\")"
+else
+  cat "$work/network.log" >&2
+  fail "a remote action reached the network, or the probes did not run remotely (above)"
+fi
+retire D
 
 echo "== 4. a job no worker can take is refused up front"
 start=$(seconds)
@@ -181,6 +211,52 @@ if grep -q "gpu_compat=ampere_plus, tensorrt=10.13" "$work/guard.log"; then
 else
   cat "$work/guard.log" >&2
   fail "the refusal does not name the properties no worker offers"
+fi
+# The other ways of asking for remote execution (and for the executor), each refused the
+# same way: --config as two words, a config in an rc file (--bazelrc, the home rc's slot,
+# which also names the executors), a bare --remote_executor. A shorter probe timeout: a
+# refusal waits for it.
+printf 'build --config=remote-exec\nbuild --remote_executor=%s\nbuild --//platforms:executors=sm90_trt10.13\n' \
+  "$REMOTE" >"$work/guard.bazelrc"
+guard_cases=(
+  "two-words|build //fleet:fleet.mlp.sm80+_trt10.13 --config remote-exec --remote_executor=$REMOTE --//platforms:executors=sm90_trt10.13"
+  "rc-file|--bazelrc=$work/guard.bazelrc build //fleet:fleet.mlp.sm80+_trt10.13"
+  "bare-executor|build //fleet:fleet.mlp.sm80+_trt10.13 --remote_executor=$REMOTE --//platforms:executors=sm90_trt10.13"
+)
+for guard_case in "${guard_cases[@]}"; do
+  read -r -a guard_args <<<"${guard_case#*|}"
+  if KILN_PREFLIGHT_TIMEOUT=5 ROOT=guard runner "guard-${guard_case%%|*}" -- "${guard_args[@]}"; then
+    fail "${guard_case%%|*}: a build needing an Ampere-plus GPU worker was accepted"
+  elif ! grep -q "gpu_compat=ampere_plus, tensorrt=10.13" "$work/guard-${guard_case%%|*}.log"; then
+    cat "$work/guard-${guard_case%%|*}.log" >&2
+    fail "${guard_case%%|*}: the refusal does not name the properties no worker offers"
+  else
+    echo "  ${guard_case%%|*}: refused"
+  fi
+done
+# Only the pools the requested targets need: the corpus alone, with the GPU executor named,
+# sends ordinary jobs only, which the workers take (--nobuild: the check is the point).
+if ROOT=A runner guard-corpus -- build --nobuild //corpus:transformers --config=remote-exec \
+  --remote_executor="$REMOTE" --//platforms:executors=sm90_trt10.13 &&
+  grep -q "workers take every kind of job this build sends (1:" "$work/guard-corpus.log"; then
+  echo "  corpus only: $(grep -m1 'workers take all' "$work/guard-corpus.log")"
+else
+  cat "$work/guard-corpus.log" >&2
+  fail "a corpus-only build was refused, or probed more than the ordinary pool"
+fi
+# A credential the probe's client cannot send is named, and nothing is probed.
+if ROOT=A runner guard-header -- build --nobuild //corpus:transformers --config=remote-exec \
+  --remote_executor="$REMOTE" --remote_header=x-api-key=kiln; then
+  fail "a build with a header bgd cannot send was checked as if it had none"
+elif grep -q "'x-api-key'" "$work/guard-header.log"; then
+  echo "  a header bgd cannot send: refused, naming it"
+else
+  cat "$work/guard-header.log" >&2
+  fail "the refusal does not name the header bgd cannot send"
+fi
+# Builds that are not remote are not probed (runner A: --config=remote-cache).
+if grep -q "preflight:" "$work/A.log"; then
+  fail "a --config=remote-cache build was probed"
 fi
 
 echo "== 5. --config=ci-readonly uploads nothing"
@@ -195,6 +271,7 @@ runner F "$work/tree-readonly" -- build //fleet/models:mlp --config=remote-cache
 ran_e=$(executed "$work/E.json" OnnxModel) ran_f=$(executed "$work/F.json" OnnxModel)
 echo "  readonly runner executed $ran_e, CAS blobs $before -> $after; the next runner executed $ran_f (a miss)"
 ((ran_e == 1 && before == after && ran_f == 1)) || fail "ci-readonly wrote to the cache"
+retire guard E F
 
 echo "== 6. the cache server killed mid-build"
 copy_tree "$work/tree-fault"
@@ -208,9 +285,14 @@ until grep -q "Generating ONNX model\|Compiling " "$work/G.log" 2>/dev/null; do
   sleep 0.2
 done
 kill -9 "$(cat "$STATE/pids/buildgrid.pid")"
+killed_at=$(seconds)
 echo "  killed BuildGrid while runner G was building"
 if wait "$build"; then
   g_out=$(published "$work/root-G")
+  # The kill proves something only if the build still had work to do without the server.
+  after_kill=$(ran "$work/G.json" --started-after "$killed_at")
+  echo "  $after_kill of runner G's $(executed "$work/G.json") executed spawns started after the kill (execution log)"
+  ((after_kill > 0)) || fail "runner G started no action after the kill: the kill did not happen mid-build"
   if python3 engines/verify.py "$g_out" >"$work/G.verify" && [[ $(executed "$work/G.json" EngineCompile) -gt 0 ]]; then
     echo "  G completed; its engines verify: $(tail -n1 "$work/G.verify")"
   else
@@ -235,6 +317,7 @@ if [[ -n $h_out ]] && engine_digests "$h_out" >"$work/H.digests" && engine_diges
 else
   fail "runner H's engines differ from runner G's"
 fi
+retire G H
 
 echo "== 7. a corrupted blob in the CAS"
 manifest=$(published "$work/root-A")/host/manifest.json

@@ -15,6 +15,16 @@ readonly SMOKE=e2e/smoke CONFIG=jobs/chat/sampling.yaml
 smoke() { (cd "$SMOKE" && ../../bazelw "$@"); }
 work=$(mktemp -d)
 on_exit "rm -rf '$work'"
+# The workspace's output base holds its own copies of the pip hubs (gigabytes); a CI
+# machine needs the room back (KEEP=1 keeps it, for a faster re-run).
+drop_output_base() {
+  local base
+  base=$(smoke info output_base 2>/dev/null) || return 0
+  smoke shutdown >/dev/null 2>&1 || true
+  chmod -R u+w "$base" 2>/dev/null || true
+  rm -rf "$base"
+}
+[[ -n ${KEEP:-} ]] || on_exit drop_output_base
 
 echo "== 1. bazel test //... in the user workspace"
 smoke test //... >"$work/pass.log" 2>&1 || { tail -n 40 "$work/pass.log" >&2; die "the smoke workspace's tests failed"; }

@@ -20,9 +20,12 @@ as_root() {
 add_sid_source() {
   if [[ ! -f $SID_SOURCES ]]; then
     local uris
+    # The mirror this machine already uses (deb822 sources, or a one-line sources.list).
     uris=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' \
       /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-    [[ -n $uris ]] || uris=http://deb.debian.org/debian
+    [[ -n $uris ]] || uris=$(awk '$1 == "deb" && $2 !~ /security/ && $2 !~ /^\[/ {print $2; exit}' \
+      /etc/apt/sources.list 2>/dev/null || true)
+    [[ -n $uris ]] || die "no Debian mirror found in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list; configure the one this machine may use and re-run"
     say "adding Debian unstable (sid) from $uris, pinned at priority 100"
     as_root tee "$SID_SOURCES" >/dev/null <<EOF
 Types: deb

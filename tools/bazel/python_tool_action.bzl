@@ -34,7 +34,27 @@ PYTHON_TOOL_ENV = TELEMETRY_OFF_ENV | {
 
 EXECUTION_REQUIREMENTS = {"block-network": ""}
 
-def run_python_tool(ctx, *, tool, arguments, inputs, outputs, mnemonic, progress_message):
+# Every kind of action the project runs, by mnemonic. run_python_tool refuses any
+# other, and the network proof (tests/hermeticity) runs its probe once as each of
+# these, so a new kind of action cannot escape it.
+ACTION_MNEMONICS = [
+    "Checksums",
+    "CorpusDiff",
+    "CorpusDocs",
+    "CorpusGate",
+    "CorpusMerge",
+    "EngineCompile",
+    "EngineManifest",
+    "MineDynamic",
+    "MineLift",
+    "MineStatic",
+    "OciImage",
+    "OnnxExport",
+    "OnnxModel",
+    "SsotVersion",
+]
+
+def run_python_tool(ctx, *, tool, arguments, inputs, outputs, mnemonic, progress_message, execution_requirements = {}):
     """Runs `tool` (a py_binary target) as a sandboxed, network-less action.
 
     Args:
@@ -43,16 +63,20 @@ def run_python_tool(ctx, *, tool, arguments, inputs, outputs, mnemonic, progress
       arguments: a list of Args / strings.
       inputs: files the tool reads.
       outputs: files the tool writes.
-      mnemonic: the action's mnemonic.
+      mnemonic: the action's mnemonic; one of ACTION_MNEMONICS.
       progress_message: shown while the action runs.
+      execution_requirements: added to EXECUTION_REQUIREMENTS (the network probe
+        adds no-cache, so its result is never a cached one).
     """
+    if mnemonic not in ACTION_MNEMONICS:
+        fail("action mnemonic %s is not in ACTION_MNEMONICS (tools/bazel/python_tool_action.bzl); add it there, so the network proof covers it" % mnemonic)
     ctx.actions.run(
         executable = tool[DefaultInfo].files_to_run,
         arguments = arguments,
         inputs = inputs,
         outputs = outputs,
         env = PYTHON_TOOL_ENV,
-        execution_requirements = EXECUTION_REQUIREMENTS,
+        execution_requirements = EXECUTION_REQUIREMENTS | execution_requirements,
         mnemonic = mnemonic,
         progress_message = progress_message,
     )

@@ -2,10 +2,12 @@
 
     exec_log.py list LOG [--seconds | --json]   executed spawns per target and mnemonic (--json: one
                                                 line each, with every spawn's wall time)
-    exec_log.py count LOG [--mnemonic M]... [--target REGEX] [--runner R]
+    exec_log.py count LOG [--mnemonic M]... [--target REGEX] [--runner R] [--started-after T]
                                                 how many spawns ran (not served by a cache);
                                                 with --runner, how many had that runner
-                                                ("remote", "remote cache hit", ...)
+                                                ("remote", "remote cache hit", ...); with
+                                                --started-after, only those that started
+                                                after T (seconds since the epoch)
     exec_log.py spawns LOG [--mnemonic M]...    one JSON line per spawn: target, mnemonic,
                                                 runner, action digest, platform properties
 
@@ -16,6 +18,7 @@ cache hit). The e2e scripts and benchmarks count with this, so they agree on it.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import re
 import sys
@@ -40,6 +43,14 @@ def spawns(path: str) -> Iterator[dict[str, Any]]:
 
 def seconds(spawn: dict[str, Any]) -> float:
     return float(spawn.get("metrics", {}).get("executionWallTime", "0s").rstrip("s") or 0)
+
+
+def started(spawn: dict[str, Any]) -> float | None:
+    """When the spawn started, in seconds since the epoch (metrics.startTime), if the log says."""
+    stamp = spawn.get("metrics", {}).get("startTime")
+    if not stamp:
+        return None
+    return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 def ran(spawn: dict[str, Any]) -> bool:
@@ -79,6 +90,7 @@ def main(argv: list[str]) -> int:
         sub.add_argument("--target", help="only spawns whose target label matches this regular expression")
         if name == "count":
             sub.add_argument("--runner", help="count spawns with this runner instead of those that ran")
+            sub.add_argument("--started-after", type=float, help="only spawns that started after this epoch time")
     args = parser.parse_args(argv)
     if not Path(args.log).is_file():
         print(f"error: {args.log}: no such execution log", file=sys.stderr)
@@ -92,6 +104,8 @@ def main(argv: list[str]) -> int:
             print(f"{target:40} {mnemonic:14} {len(times):3}{extra}")
     elif args.command == "count":
         chosen = _selected(args.log, args.mnemonic, args.target)
+        if args.started_after is not None:
+            chosen = (spawn for spawn in chosen if (started(spawn) or 0) > args.started_after)
         print(sum(1 for spawn in chosen if (spawn.get("runner") == args.runner if args.runner else ran(spawn))))
     else:
         for spawn in _selected(args.log, args.mnemonic, args.target):

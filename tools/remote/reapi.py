@@ -1,11 +1,9 @@
 #!/usr/bin/env python3
-"""A local Remote Execution API deployment on 127.0.0.1, and the pre-flight check for any REAPI service.
+"""A local Remote Execution API deployment on 127.0.0.1.
 
     tools/remote/up   [--state DIR] [--port N] [--pg-port N] [--worker NAME:KEY=VALUE,...]...
     tools/remote/down [--state DIR] [--delete]
     tools/remote/reapi.py status [--state DIR]
-    tools/remote/reapi.py preflight --executor grpc://HOST:PORT --properties KEY=VALUE,... [...]
-    tools/remote/reapi.py preflight-build BAZEL_ARGS...    (run by ./bazelw for --config=remote-exec)
 
 `up` starts a private PostgreSQL cluster, BuildGrid (CAS, ActionCache, Execution,
 Bots) and one buildbox worker per --worker (each with its own buildbox-casd),
@@ -14,24 +12,20 @@ prints the endpoint. It is idempotent: when the deployment is already up it says
 so. `down` stops everything it started, by PID. `tools/remote/up` installs what
 is missing first (BuildGrid into a virtualenv, buildbox from Debian unstable).
 
-`preflight` guards against the one silent failure of a REAPI scheduler: a job
-whose platform properties no worker offers waits in the queue forever. For each
-property set it sends a trivial, uncached action and fails, naming the
-properties, if no worker starts it within the timeout. It works against any
-REAPI service (it uses BuildGrid's client, `bgd execute`).
+`up` checks each worker takes work with the probe of tools/remote/preflight.py, the
+queue-forever guard ./bazelw runs before a remote build against this deployment or
+any other REAPI service.
 
 Worker properties are what a worker *is*; Bazel's execution platforms
 (//platforms/exec, @host_hardware//:default) send the properties of the hardware
 an action needs: {OSFamily, arch} for ordinary actions and portable engine
-compiles, plus ISA for ISA-tied engine compiles, plus gpu_sm/jetpack/tensorrt for
+compiles, plus isa_level for ISA-tied engine compiles, plus gpu_sm/jetpack/tensorrt for
 TensorRT compiles (tensorrt and gpu_compat=ampere_plus for Ampere-plus plans).
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
-import concurrent.futures
 import functools
 import json
 import os
@@ -49,7 +43,7 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kiln" 
 VENV = CACHE / "venv"
 DEFAULT_STATE = CACHE / "local"
 # The keys BuildGrid matches jobs to workers on; a job with any other key is refused at once.
-MATCH_KEYS = ("OSFamily", "arch", "ISA", "gpu_sm", "jetpack", "tensorrt", "gpu_compat")
+MATCH_KEYS = ("OSFamily", "arch", "isa_level", "gpu_sm", "jetpack", "tensorrt", "gpu_compat")
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -301,14 +295,14 @@ def parse_properties(text: str) -> dict[str, str]:
 
 
 def default_worker() -> str:
-    """A worker that is this host: {OSFamily, arch, ISA} and its GPU, as the host probe describes it."""
+    """A worker that is this host: {OSFamily, arch, isa_level} and its GPU, as the host probe describes it."""
     sys.path.insert(0, str(REPO))
     from engines.hardware import host
 
     facts = host.detect()
     spec = f"cpu-1:OSFamily=linux,arch={facts.cpu}"
     if facts.cpu_isa != "none":
-        spec += f",ISA={facts.cpu_isa}"
+        spec += f",isa_level={facts.cpu_isa}"
     if facts.gpu_sm != "none" and facts.tensorrt != "none":
         spec += f",gpu_sm={facts.gpu_sm},tensorrt={facts.tensorrt}"
         if facts.jetpack != "none":
@@ -317,6 +311,26 @@ def default_worker() -> str:
             # It also builds the plans every Ampere and later GPU runs.
             spec += ",gpu_compat=ampere_plus"
     return spec
+
+
+# What an action needs of the host, mounted read-only into its sandbox: the system's
+# directories and the Python installation the build's interpreter belongs to (the
+# python_host toolchain runs the host's python3 binary, which finds its standard
+# library under its prefix).
+SYSTEM_DIRECTORIES = ("/usr", "/bin", "/lib", "/lib64", "/etc")
+
+
+def sandbox_binds(python_prefixes: tuple[str, ...] = (sys.base_prefix,)) -> list[tuple[str, str]]:
+    """(host path, sandbox path) pairs for buildbox-run-bubblewrap's --ro-bind-mount.
+
+    The host path is resolved: on a merged-/usr system /bin is a relative symlink to
+    usr/bin, which bubblewrap would look up inside the sandbox.
+    """
+    binds = []
+    for path in (*SYSTEM_DIRECTORIES, *python_prefixes):
+        if os.path.isdir(path) and not any(path == target or path.startswith(target + "/") for _, target in binds):
+            binds.append((os.path.realpath(path), path))
+    return binds
 
 
 def _start_worker(state: Path, port: int, name: str, properties: dict[str, str]) -> None:
@@ -341,8 +355,11 @@ def _start_worker(state: Path, port: int, name: str, properties: dict[str, str])
             "buildbox-worker",
             f"--bots-remote=http://127.0.0.1:{port}",
             f"--cas-remote=unix:{socket_path}",
-            "--buildbox-run=/usr/bin/buildbox-run-hosttools",
+            # Each action in a bubblewrap sandbox: no network, its input tree as the root,
+            # and the host's system directories and Python read-only (sandbox_binds).
+            "--buildbox-run=/usr/bin/buildbox-run-bubblewrap",
             f"--runner-arg=--workspace-path={base / 'runs'}",
+            *(f"--runner-arg=--ro-bind-mount={source}:{target}" for source, target in sandbox_binds()),
             # Hard links from the worker's CAS, not a FUSE mount: FUSE staging dies on
             # input trees the size of a pip hub (tens of thousands of files) and leaves
             # a mount behind.
@@ -388,8 +405,10 @@ def up(args: argparse.Namespace) -> int:
     for name, properties in workers.items():
         _start_worker(state, args.port, name, properties)
     executor = f"grpc://127.0.0.1:{args.port}"
+    from preflight import ProbeTarget, probe  # tools/remote/preflight.py, beside this file
+
     for name, properties in workers.items():
-        problem = probe(executor, properties, timeout=60)
+        problem = probe(properties, target=ProbeTarget(remote=executor), timeout=60, bgd=_bgd())
         if problem:
             raise DeploymentError(f"worker {name} does not take work: {problem} (logs: {state / 'logs'})")
     total = time.monotonic() - started
@@ -448,186 +467,7 @@ def status(args: argparse.Namespace) -> int:
     return 0 if all(_running(state, path.stem) for path in pids) else 1
 
 
-# ---------------------------------------------------------------- pre-flight
-
-
-def probe(executor: str, properties: dict[str, str], *, timeout: float) -> str | None:
-    """None if a worker with `properties` runs a trivial action within `timeout`, else why not."""
-    remote = executor.replace("grpc://", "http://")
-    with tempfile.TemporaryDirectory(prefix="reapi-probe-") as scratch:
-        root = Path(scratch) / "root"
-        root.mkdir()
-        # A unique input makes the action new, so no server dedupes it onto an earlier one.
-        (root / "probe").write_text(f"{time.time_ns()} {os.getpid()}\n")
-        command = [_bgd(), "execute", "--remote", remote, "command", "--output-directory", str(Path(scratch) / "out")]
-        for key, value in sorted(properties.items()):
-            command += ["-p", key, value]
-        command += [str(root), "true"]
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
-        )
-        try:
-            output, _ = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            # bgd cancels its operation on SIGINT, so the job does not linger in the queue.
-            os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-            return f"no worker started a job needing {_describe(properties)} within {timeout:.0f}s"
-    if process.returncode != 0:
-        last = [line for line in output.splitlines() if line.strip()][-3:]
-        return f"the server refused a job needing {_describe(properties)}: {' | '.join(last)}"
-    return None
-
-
-def _describe(properties: dict[str, str]) -> str:
-    return "{" + ", ".join(f"{key}={value}" for key, value in sorted(properties.items())) + "}"
-
-
-def preflight(args: argparse.Namespace) -> int:
-    problems = []
-    for text in args.properties:
-        problem = probe(args.executor, parse_properties(text), timeout=args.timeout)
-        if problem:
-            problems.append(problem)
-    if problems:
-        print(f"error: {args.executor} cannot run this build:", file=sys.stderr)
-        for problem in problems:
-            print(f"  - {problem}", file=sys.stderr)
-        print(
-            "A job that needs properties no worker offers waits in the queue forever. Start a worker that offers "
-            "them (tools/remote/up --worker NAME:KEY=VALUE,...), or leave out what needs them.",
-            file=sys.stderr,
-        )
-        return 2
-    say(f"{args.executor}: a worker takes each of {len(args.properties)} property set(s)")
-    return 0
-
-
-_COMMANDS_THAT_BUILD = {"build", "test", "run", "coverage"}
-
-
-def _split_bazel_args(argv: list[str]) -> tuple[list[str], str | None, list[str]]:
-    """(startup options, command, command arguments) of a bazel command line."""
-    for index, arg in enumerate(argv):
-        if not arg.startswith("-"):
-            return argv[:index], arg, argv[index + 1 :]
-    return argv, None, []
-
-
-def _rc_value(config: str, flag: str) -> str | None:
-    """The last `build:<config> --<flag>=VALUE` in the project's rc files, as Bazel would apply it."""
-    values = _rc_values([config], flag)
-    return values[-1] if values else None
-
-
-def _rc_values(configs: list[str], flag: str) -> list[str]:
-    """Every `--<flag>=VALUE` the project's rc files apply to a build with these --config values, in order."""
-    sections = {"build", "common"} | {f"{prefix}:{config}" for prefix in ("build", "common") for config in configs}
-    values = []
-    for rc in (REPO / ".bazelrc", REPO / ".bazelrc.host", REPO / "user.bazelrc"):
-        if rc.is_file():
-            for line in rc.read_text().splitlines():
-                words = line.split()
-                if len(words) >= 2 and words[0] in sections:
-                    values += [word.split("=", 1)[1] for word in words[1:] if word.startswith(f"--{flag}=")]
-    return values
-
-
-def _flag_values(arguments: list[str], flag: str) -> list[str]:
-    """Values of a repeatable `--flag=VALUE` / `--flag VALUE` on a command line."""
-    values = []
-    for index, arg in enumerate(arguments):
-        if arg.startswith(f"--{flag}="):
-            values.append(arg.split("=", 1)[1])
-        elif arg == f"--{flag}" and index + 1 < len(arguments):
-            values.append(arguments[index + 1])
-    return values
-
-
-def _query_rules(startup: list[str], expression: str) -> list[dict[str, object]]:
-    """The rules `bazel query --output=build` prints, as {attribute: value} (literals only)."""
-    query = subprocess.run(
-        [str(REPO / "bazelw"), *startup, "query", expression, "--output=build"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=os.environ | {"KILN_NO_PREFLIGHT": "1"},
-    )
-    if query.returncode != 0:
-        raise DeploymentError(f"bazel query {expression} failed:\n{query.stderr[-2000:]}")
-    rules = []
-    for block in re.findall(r"^\w+\(\n(.*?)^\)$", query.stdout, re.M | re.S):
-        rule = {}
-        for key, value in re.findall(r"^  (\w+) = (.*),$", block, re.M):
-            try:
-                rule[key] = ast.literal_eval(value)
-            except (ValueError, SyntaxError):
-                continue
-        rules.append(rule)
-    return rules
-
-
-def build_property_sets(startup: list[str], arguments: list[str]) -> list[dict[str, str]]:
-    """The property sets a build may send: ordinary actions, and the engine compiles its executors allow.
-
-    The executors are the ones the build's own gates open (//platforms:devices.bzl): this
-    host's hardware, and what --//platforms:executors names on the command line or in the
-    rc files for the build's --config values. Each execution platform is named by its
-    executor tag, so the sets are those of the platforms of open executors.
-    """
-    configs = _flag_values(arguments, "config")
-    named = _rc_values(configs, "//platforms:executors") + _flag_values(arguments, "//platforms:executors")
-    (executors,) = _query_rules(startup, "//platforms:executors")
-    provides: dict[str, list[str]] = executors["provides"]
-    open_tags = set(executors["host"]) | {tag for tag, providers in provides.items() if set(named) & set(providers)}
-    sets = []
-    for platform in _query_rules(startup, "@host_hardware//:default + //platforms/exec:all"):
-        properties = platform.get("exec_properties", {})
-        if (platform["name"] == "default" or platform["name"] in open_tags) and properties not in sets:
-            sets.append(properties)
-    return sets
-
-
-def preflight_build(argv: list[str]) -> int:
-    """Run before `bazel <command> --config=remote-exec ...` by ./bazelw."""
-    startup, command, arguments = _split_bazel_args(argv)
-    if command not in _COMMANDS_THAT_BUILD:
-        return 0
-    executor = next((arg.split("=", 1)[1] for arg in reversed(arguments) if arg.startswith("--remote_executor=")), None)
-    executor = executor or _rc_value("remote-exec", "remote_executor")
-    if not executor:
-        return 0
-    sets = build_property_sets(startup, arguments)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=len(sets) or 1) as pool:
-        found = pool.map(lambda properties: probe(executor, properties, timeout=20), sets)
-    problems = [problem for problem in found if problem]
-    if problems:
-        print(
-            f"error: {executor} cannot run this build: no worker takes some of the jobs it would send.", file=sys.stderr
-        )
-        for problem in problems:
-            print(f"  - {problem}", file=sys.stderr)
-        print(
-            "Such jobs would wait in the queue forever. Start workers that offer these properties "
-            "(tools/remote/up --worker NAME:KEY=VALUE,...), drop the --//platforms:executors they come from, "
-            "or build without --config=remote-exec. (KILN_NO_PREFLIGHT=1 skips this check.)",
-            file=sys.stderr,
-        )
-        return 2
-    say(f"{executor}: workers take all {len(sets)} kinds of job this build sends")
-    return 0
-
-
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["preflight-build"]:
-        try:
-            return preflight_build(argv[1:])
-        except DeploymentError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     for name in ("up", "down", "status"):
@@ -645,15 +485,9 @@ def main(argv: list[str]) -> int:
                 action="append",
                 help="NAME:KEY=VALUE,... (repeatable; default: one worker that is this host)",
             )
-    check = commands.add_parser("preflight")
-    check.add_argument("--executor", required=True, help="grpc://HOST:PORT")
-    check.add_argument(
-        "--properties", action="append", required=True, help="KEY=VALUE,... one property set (repeatable)"
-    )
-    check.add_argument("--timeout", type=float, default=30)
     args = parser.parse_args(argv)
     try:
-        return {"up": up, "down": down, "status": status, "preflight": preflight}[args.command](args)
+        return {"up": up, "down": down, "status": status}[args.command](args)
     except (DeploymentError, subprocess.CalledProcessError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
