@@ -688,3 +688,14 @@ def test_the_standalone_probe(stand_ins, capsys):
 def test_the_check_entry_point(stand_ins):
     assert preflight.main(["check", "--bazel", str(stand_ins.bazel), "--", "version"]) == 0
     assert os.environ["KILN_PREFLIGHT_BGD"]
+
+
+def test_a_fault_of_the_guards_own_warns_and_lets_the_build_run(monkeypatch, capsys):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("unexpected rc syntax")
+
+    monkeypatch.setattr(preflight, "check", broken)
+    assert preflight.main(["check", "--bazel", "bazel", "--", "build", "//..."]) == 0
+    err = capsys.readouterr().err
+    assert "could not check this command (RuntimeError: unexpected rc syntax)" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
