@@ -239,7 +239,7 @@ done
 if ROOT=A runner guard-corpus -- build --nobuild //corpus:transformers --config=remote-exec \
   --remote_executor="$REMOTE" --//platforms:executors=sm90_trt10.13 &&
   grep -q "workers take every kind of job this build sends (1:" "$work/guard-corpus.log"; then
-  echo "  corpus only: $(grep -m1 'workers take all' "$work/guard-corpus.log")"
+  echo "  corpus only: $(grep -m1 'workers take every kind' "$work/guard-corpus.log")"
 else
   cat "$work/guard-corpus.log" >&2
   fail "a corpus-only build was refused, or probed more than the ordinary pool"
