@@ -25,7 +25,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engines import artifacts, verify
-from tools.fuzz_support import PASSED, TRIED, assert_clean_end, files_under, fuzz_settings, report_tally, run_main
+from tools.fuzz_support import (
+    PASSED,
+    TRIED,
+    assert_clean_end,
+    files_under,
+    fuzz_settings,
+    places,
+    report_tally,
+    run_main,
+)
 
 FLAG = "--expect-manifest-sha256"
 ENGINES = {
@@ -79,16 +88,6 @@ json_value = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12,
 )
-
-
-def places(node: object, inside: list[tuple[object, object]] | None = None) -> list[tuple[object, object]]:
-    """Every (container, key or index) under `node`."""
-    inside = [] if inside is None else inside
-    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
-    for key, child in children:
-        inside.append((node, key))
-        places(child, inside)
-    return inside
 
 
 @st.composite

@@ -28,7 +28,16 @@ import tools.check
 from miners.schema import canonical_yaml
 from tools.check import CORPUS_FILE, load_library_corpus, main
 from tools.check_output import FORMATS
-from tools.fuzz_support import PASSED, TRIED, assert_clean_end, files_under, fuzz_settings, report_tally, run_main
+from tools.fuzz_support import (
+    PASSED,
+    TRIED,
+    assert_clean_end,
+    files_under,
+    fuzz_settings,
+    places,
+    report_tally,
+    run_main,
+)
 
 CORPORA = {"transformers": load_library_corpus("transformers"), "vllm": load_library_corpus("vllm")}
 SPECS = {library: f"{library}=={corpus.library_version}" for library, corpus in CORPORA.items()}
@@ -509,16 +518,6 @@ wrong_value = st.one_of(
     st.sampled_from([[], {}, [None], {"": None}, {1: 2}, {None: "x"}, {True: 1, "a": 2}, float("nan")]),
     json_value,
 )
-
-
-def places(node: object, inside: list[tuple[object, object]] | None = None) -> list[tuple[object, object]]:
-    """Every (container, key or index) under `node`."""
-    inside = [] if inside is None else inside
-    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
-    for key, child in children:
-        inside.append((node, key))
-        places(child, inside)
-    return inside
 
 
 @st.composite

@@ -91,3 +91,13 @@ def report_tally(request: object, names: list[str]) -> None:
         reporter.write_line("")
         for line in lines:
             reporter.write_line(line)
+
+
+def places(node: object, inside: list[tuple[object, object]] | None = None) -> list[tuple[object, object]]:
+    """Every (container, key or index) under `node`."""
+    inside = [] if inside is None else inside
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
+    for key, child in children:
+        inside.append((node, key))
+        places(child, inside)
+    return inside
