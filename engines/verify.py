@@ -233,11 +233,11 @@ def untrusted_manifest(directory: Path, raw: bytes, reason: str) -> list[dict[st
     """Every engine the manifest names (as far as it reads) or the directory holds, as untrusted."""
     names, platform = set(), ""
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = _manifest_json(raw)
         platform = str(data.get("platform", ""))
         names |= {str(record["engine"]["file"]) for record in data["engines"]}
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        pass
+    except (ManifestError, KeyError, TypeError, AttributeError):
+        pass  # as far as it reads: the files beside it are listed all the same
     names |= {path.name for path in directory.iterdir() if artifacts.parse_engine_file_name(path.name)}
     # Even a manifest that lists nothing, beside no engines, must not pass.
     return [

@@ -24,6 +24,12 @@ trap _run_on_exit EXIT
 fail() { echo "FAIL: $*" >&2; status=1; }
 die() { echo "FAIL: $*" >&2; status=1; exit 1; }
 
+# Deletes a tree Bazel wrote: an output base has read-only directories in it.
+remove_tree() { # DIR
+  chmod -R u+w "$1" 2>/dev/null || true
+  rm -rf "$1"
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 

@@ -84,8 +84,7 @@ retire() {
     root=$work/root-$name
     [[ -d $root ]] || continue
     ./bazelw --output_user_root="$root" shutdown >/dev/null 2>&1 || true
-    chmod -R u+w "$root" 2>/dev/null || true
-    rm -rf "$root"
+    remove_tree "$root"
   done
 }
 executed() { # LOG [MNEMONIC]: spawns that ran (not served by a cache)

@@ -21,8 +21,7 @@ drop_output_base() {
   local base
   base=$(smoke info output_base 2>/dev/null) || return 0
   smoke shutdown >/dev/null 2>&1 || true
-  chmod -R u+w "$base" 2>/dev/null || true
-  rm -rf "$base"
+  remove_tree "$base"
 }
 [[ -n ${KEEP:-} ]] || on_exit drop_output_base
 
